@@ -1,0 +1,67 @@
+/*
+ * config.h - the daemon's settings, as parsed from the command line.
+ *
+ * The supervisor fills it once before anything is forked; a worker gets
+ * its copy with fork and only reads it.  Defaults are those of SPEC 5
+ * and of wstaskd(8).
+ */
+#ifndef WSTASKD_CONFIG_H
+#define WSTASKD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "origin.h"
+
+#define DEF_LISTEN		"127.0.0.1:8080"
+#define DEF_PATH		"/stream"
+#define DEF_LIMIT		10
+#define DEF_MAX_SESSIONS	256
+#define DEF_MAX_BATCH		1000
+#define DEF_MAX_MESSAGE		1048576
+#define DEF_MAX_OUTPUT		1048576
+#define DEF_KILL_GRACE_MS	2000
+#define DEF_PING_INTERVAL	10
+#define DEF_PING_TIMEOUT	25
+#define DEF_TASK_TIMEOUT	0
+#define DEF_SPARE		2
+
+#define STDERR_TAIL		2048	/* bytes of a task's stderr kept */
+#define TASK_NAME_MAX		64
+#define BATCH_NAME_MAX		128
+#define TASK_ID_MAX		128
+
+struct listen_spec {
+	char		*text;		/* as given, for messages */
+	int		 family;	/* AF_INET, AF_INET6, AF_UNIX */
+	char		*host;		/* address or unix path */
+	unsigned	 port;
+};
+
+struct config {
+	struct listen_spec *listens;
+	size_t		 nlistens;
+	char		*tasks_dir;	/* absolute */
+	char		*www_dir;	/* absolute, NULL when off */
+	char		*ws_path;
+	unsigned	 limit;
+	unsigned	 max_sessions;
+	unsigned	 max_batch;
+	size_t		 max_message;
+	size_t		 max_output;
+	unsigned	 task_timeout_s;
+	unsigned	 kill_grace_ms;
+	unsigned	 ping_interval;
+	unsigned	 ping_timeout;
+	struct origin	*origins;
+	size_t		 norigins;
+	bool		 origin_any;
+	char		**pass_env;	/* "NAME=value", captured at start */
+	size_t		 npass_env;
+	bool		 pass_path;	/* PATH is among them */
+	unsigned	 spare;
+	bool		 allow_root;
+	int		 verbosity;
+};
+
+#endif

@@ -1,0 +1,212 @@
+/*
+ * msg.c - encode, decode and police supervisor <-> worker records.
+ *
+ * The helpers do not log: like redis' anet.c they fill the caller's error
+ * buffer naming the failed call, and the caller decides how loud to be.
+ * msg_decode() is separate from msg_recv() so the fuzzer can reach it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "msg.h"
+
+#define BIT(s)	(1u << (s))
+
+/*
+ * Who may send what, when.  Indexed by message type: the states of the
+ * worker in which its receiver accepts it, and the direction.
+ */
+static const struct {
+	const char	*name;
+	bool		 to_worker;
+	unsigned	 states;
+	size_t		 min_len, max_len;
+} msg_table[MSG_TYPE_MAX] = {
+	[MSG_FD]     = { "fd",     true,  BIT(WS_SPARE), 0, 64 },
+	[MSG_CLAIM]  = { "claim",  false, BIT(WS_CONNECTED), 1, 128 },
+	[MSG_GRANT]  = { "grant",  true,  BIT(WS_CLAIMING), 0, 0 },
+	[MSG_DENY]   = { "deny",   true,  BIT(WS_CLAIMING), 0, 0 },
+	[MSG_GO]     = { "go",     true,  BIT(WS_SPARE) | BIT(WS_CONNECTED) |
+			    BIT(WS_CLAIMING) | BIT(WS_GRANTED) | BIT(WS_GOING),
+			    0, 0 },
+	[MSG_STATUS] = { "status", false, BIT(WS_GRANTED) | BIT(WS_GOING),
+			    0, MSG_DATA_MAX },
+};
+
+const char *
+msg_type_name(int type)
+{
+	if (type <= 0 || type >= MSG_TYPE_MAX)
+		return "unknown";
+	return msg_table[type].name;
+}
+
+const char *
+msg_reason_name(int reason)
+{
+	switch (reason) {
+	case REASON_SUPERSEDED:
+		return "superseded";
+	case REASON_SHUTDOWN:
+		return "shutdown";
+	default:
+		return "none";
+	}
+}
+
+const char *
+wstate_name(int state)
+{
+	static const char *const names[WS_MAX] = {
+		"spare", "connected", "claiming", "granted", "going"
+	};
+
+	if (state < 0 || state >= WS_MAX)
+		return "unknown";
+	return names[state];
+}
+
+bool
+msg_allowed(enum msg_type type, enum wstate state, bool to_worker)
+{
+	if (type <= 0 || type >= MSG_TYPE_MAX || state >= WS_MAX)
+		return false;
+	return msg_table[type].to_worker == to_worker &&
+	    (msg_table[type].states & BIT(state)) != 0;
+}
+
+int
+msg_decode(const uint8_t *buf, size_t len, struct msg *m, char *err,
+    size_t errlen)
+{
+	if (len < MSG_HDR_LEN) {
+		snprintf(err, errlen, "short record (%zu bytes)", len);
+		return -1;
+	}
+	m->type = buf[0];
+	m->arg = buf[1];
+	m->len = (uint16_t)(buf[2] | buf[3] << 8);
+	if (m->type == 0 || m->type >= MSG_TYPE_MAX) {
+		snprintf(err, errlen, "unknown record type %u", m->type);
+		return -1;
+	}
+	if (m->len != len - MSG_HDR_LEN || m->len < msg_table[m->type].min_len ||
+	    m->len > msg_table[m->type].max_len) {
+		snprintf(err, errlen, "%s: bad length %u", msg_type_name(m->type),
+		    m->len);
+		return -1;
+	}
+	if ((m->type == MSG_GO || m->type == MSG_DENY) &&
+	    (m->arg == REASON_NONE || m->arg >= REASON_MAX)) {
+		snprintf(err, errlen, "%s: bad reason %u", msg_type_name(m->type),
+		    m->arg);
+		return -1;
+	}
+	memcpy(m->data, buf + MSG_HDR_LEN, m->len);
+	m->data[m->len] = '\0';
+	if (memchr(m->data, '\0', m->len) != NULL) {
+		snprintf(err, errlen, "%s: NUL in payload", msg_type_name(m->type));
+		return -1;
+	}
+	return 0;
+}
+
+int
+msg_send(int fd, enum msg_type type, uint8_t arg, const char *data,
+    size_t len, int passfd, char *err, size_t errlen)
+{
+	uint8_t		 hdr[MSG_HDR_LEN];
+	struct iovec	 iov[2];
+	struct msghdr	 mh;
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	} cmsg;
+	struct cmsghdr	*cm;
+
+	if (len > MSG_DATA_MAX) {
+		snprintf(err, errlen, "%s: payload too long", msg_type_name(type));
+		errno = EMSGSIZE;
+		return -1;
+	}
+	hdr[0] = (uint8_t)type;
+	hdr[1] = arg;
+	hdr[2] = (uint8_t)(len & 0xff);
+	hdr[3] = (uint8_t)(len >> 8);
+	iov[0].iov_base = hdr;
+	iov[0].iov_len = sizeof(hdr);
+	iov[1].iov_base = (void *)(uintptr_t)data;
+	iov[1].iov_len = len;
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = iov;
+	mh.msg_iovlen = len ? 2 : 1;
+	if (passfd >= 0) {
+		memset(&cmsg, 0, sizeof(cmsg));
+		mh.msg_control = cmsg.buf;
+		mh.msg_controllen = sizeof(cmsg.buf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &passfd, sizeof(int));
+	}
+	if (sendmsg(fd, &mh, MSG_NOSIGNAL) < 0) {
+		snprintf(err, errlen, "sendmsg(%s): %s", msg_type_name(type),
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Returns 1 for a record, 0 at EOF, -1 on error (errno EAGAIN: none yet). */
+int
+msg_recv(int fd, struct msg *m, int *passfd, char *err, size_t errlen)
+{
+	uint8_t		 buf[MSG_HDR_LEN + MSG_DATA_MAX + 1];
+	struct iovec	 iov = { buf, sizeof(buf) };
+	struct msghdr	 mh;
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	} cmsg;
+	struct cmsghdr	*cm;
+	ssize_t		 n;
+	int		 got = -1;
+
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cmsg.buf;
+	mh.msg_controllen = sizeof(cmsg.buf);
+	n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	if (n < 0) {
+		snprintf(err, errlen, "recvmsg: %s", strerror(errno));
+		return -1;
+	}
+	if (n == 0)
+		return 0;
+	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+		    cm->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(&got, CMSG_DATA(cm), sizeof(int));
+	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+		snprintf(err, errlen, "record truncated");
+		errno = EMSGSIZE;
+	} else if (msg_decode(buf, (size_t)n, m, err, errlen) < 0) {
+		errno = EPROTO;
+	} else {
+		if (passfd)
+			*passfd = got;
+		else if (got >= 0)
+			close(got);
+		return 1;
+	}
+	/* A malformed record must not leak the descriptor it carried. */
+	if (got >= 0)
+		close(got);
+	return -1;
+}

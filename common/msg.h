@@ -1,0 +1,78 @@
+/*
+ * msg.h - the supervisor <-> worker control protocol.
+ *
+ * One SOCK_SEQPACKET socketpair per worker carries fixed-format records:
+ * a 4-byte header (type, arg, payload length) and at most MSG_DATA_MAX
+ * bytes of text payload (no NUL).  The connection's fd rides on MSG_FD as
+ * SCM_RIGHTS.  Both roles track the worker's state with enum wstate, and
+ * msg_allowed() is the single table saying which message may arrive in
+ * which state: anything else is a protocol violation (the supervisor drops
+ * the worker, a worker exits).
+ *
+ *   supervisor -> worker   MSG_FD     arg 0, data = peer address, + fd
+ *                          MSG_GRANT  arg = 1 if an earlier holder was told to go
+ *                          MSG_DENY   arg = enum msg_reason (shutdown)
+ *                          MSG_GO     arg = enum msg_reason
+ *   worker -> supervisor   MSG_CLAIM  data = session id
+ *                          MSG_STATUS arg 0, data = "batch=... running=N"
+ */
+#ifndef WSTASKD_MSG_H
+#define WSTASKD_MSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MSG_HDR_LEN	4
+#define MSG_DATA_MAX	256
+#define CTL_FD		3	/* a worker's control socket, fixed so the
+				   rest of the inheritance can be closed */
+
+enum msg_type {
+	MSG_FD = 1,
+	MSG_CLAIM,
+	MSG_GRANT,
+	MSG_DENY,
+	MSG_GO,
+	MSG_STATUS,
+	MSG_TYPE_MAX
+};
+
+enum msg_reason {
+	REASON_NONE = 0,
+	REASON_SUPERSEDED,
+	REASON_SHUTDOWN,
+	REASON_MAX
+};
+
+/* A worker's life, as both sides see it. */
+enum wstate {
+	WS_SPARE = 0,		/* forked, waiting for a connection */
+	WS_CONNECTED,		/* has its connection, no claim yet */
+	WS_CLAIMING,		/* claim sent, waiting for grant */
+	WS_GRANTED,		/* holds its session */
+	WS_GOING,		/* told to go (or denied) */
+	WS_MAX
+};
+
+struct msg {
+	uint8_t		 type;
+	uint8_t		 arg;
+	uint16_t	 len;
+	char		 data[MSG_DATA_MAX + 1];	/* NUL-terminated copy */
+};
+
+int		 msg_send(int fd, enum msg_type type, uint8_t arg,
+		    const char *data, size_t len, int passfd,
+		    char *err, size_t errlen);
+int		 msg_recv(int fd, struct msg *m, int *passfd,
+		    char *err, size_t errlen);
+int		 msg_decode(const uint8_t *buf, size_t len, struct msg *m,
+		    char *err, size_t errlen);
+bool		 msg_allowed(enum msg_type type, enum wstate state,
+		    bool to_worker);
+const char	*msg_type_name(int type);
+const char	*msg_reason_name(int reason);
+const char	*wstate_name(int state);
+
+#endif

@@ -1,0 +1,16 @@
+/*
+ * util.h - small helpers both roles use.
+ */
+#ifndef WSTASKD_UTIL_H
+#define WSTASKD_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+int64_t		 now_usec(void);
+int		 fd_set_nonblock(int fd);
+const char	*signal_name(int sig, char *buf, size_t len);
+int		 signal_reset_all(void);
+
+#endif

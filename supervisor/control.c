@@ -1,0 +1,111 @@
+/*
+ * control.c - messages from workers, and sending messages to them.
+ *
+ * A worker may send only what msg_allowed() permits in its current state;
+ * anything else (or a malformed record) means the worker is broken or
+ * compromised: it is logged and SIGKILLed, and the crash sweep cleans up
+ * after it.  EOF on the socket is one of the three conditions of a
+ * session being over (see spawn.c).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "supervisor.h"
+
+int
+control_send(struct supervisor *sv, struct worker *w, enum msg_type type,
+    uint8_t arg, const char *data, size_t len, int passfd)
+{
+	char	err[128];
+
+	(void)sv;
+	if (w->w_ctl < 0)
+		return -1;
+	if (msg_send(w->w_ctl, type, arg, data, len, passfd, err,
+	    sizeof(err)) < 0) {
+		/* A worker that died first is not news: its reap is coming. */
+		if (errno == EPIPE || errno == ECONNREFUSED ||
+		    errno == ECONNRESET)
+			log_debug("pid=%ld: %s", (long)w->w_pid, err);
+		else
+			log_warnx("pid=%ld: %s", (long)w->w_pid, err);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+control_violation(struct supervisor *sv, struct worker *w, const char *what)
+{
+	(void)sv;
+	log_warnx("event=protocol-violation pid=%ld state=%s: %s",
+	    (long)w->w_pid, wstate_name(w->w_state), what);
+	if (!w->w_reaped && kill(w->w_pid, SIGKILL) < 0)
+		log_warn("kill %ld SIGKILL", (long)w->w_pid);
+	w->w_state = WS_GOING;
+	w->w_broken = true;
+}
+
+static void
+control_eof(struct supervisor *sv, struct worker *w)
+{
+	loop_del(sv, w->w_ctl);
+	close(w->w_ctl);
+	w->w_ctl = -1;
+	spawn_check_over(sv, w);
+}
+
+static void
+control_message(struct supervisor *sv, struct worker *w, struct msg *m)
+{
+	if (w->w_broken)
+		return;
+	if (!msg_allowed(m->type, w->w_state, false)) {
+		control_violation(sv, w, msg_type_name(m->type));
+		return;
+	}
+	switch (m->type) {
+	case MSG_CLAIM:
+		if (!session_id_valid(m->data, m->len)) {
+			control_violation(sv, w, "claim of an invalid id");
+			return;
+		}
+		session_claim(sv, w, m->data);
+		break;
+	case MSG_STATUS:
+		strlcpy(w->w_status_text, m->data, sizeof(w->w_status_text));
+		break;
+	default:
+		control_violation(sv, w, msg_type_name(m->type));
+	}
+}
+
+void
+control_dispatch(struct supervisor *sv, struct worker *w)
+{
+	struct msg	m;
+	char		err[128];
+	int		rc;
+
+	for (;;) {
+		rc = msg_recv(w->w_ctl, &m, NULL, err, sizeof(err));
+		if (rc == 0) {
+			control_eof(sv, w);	/* may free w */
+			return;
+		}
+		if (rc < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return;
+			if (errno == ECONNRESET) {
+				control_eof(sv, w);
+				return;
+			}
+			control_violation(sv, w, err);
+			continue;	/* read on to EOF */
+		}
+		control_message(sv, w, &m);
+	}
+}

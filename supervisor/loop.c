@@ -1,0 +1,206 @@
+/*
+ * loop.c - the supervisor's event loop: epoll over the listeners, the
+ * workers' control sockets and a signalfd, plus deadlines.
+ *
+ * Signals arrive only through the signalfd (they are blocked), so no work
+ * is done in a signal handler.  Deadlines (a worker's SIGKILL, a refused
+ * socket's drain, the accept pause, the fork back-off) are kept in lists
+ * ordered by construction; epoll_wait sleeps until the earliest.
+ */
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "supervisor.h"
+#include "util.h"
+
+#define LOOP_EVENTS	64
+
+static const int loop_signals[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP,
+    SIGUSR1 };
+
+void
+loop_add(struct supervisor *sv, int fd, void *tag)
+{
+	struct epoll_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = tag;
+	if (epoll_ctl(sv->sv_epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		fatal("epoll_ctl ADD %d", fd);
+}
+
+void
+loop_del(struct supervisor *sv, int fd)
+{
+	if (epoll_ctl(sv->sv_epfd, EPOLL_CTL_DEL, fd, NULL) < 0)
+		log_warn("epoll_ctl DEL %d", fd);
+}
+
+void
+loop_init(struct supervisor *sv)
+{
+	struct sigaction sa;
+	sigset_t	 set;
+	size_t		 i;
+
+	if ((sv->sv_epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		fatal("epoll_create1");
+	/*
+	 * An ignored signal is discarded even while blocked, and shells that
+	 * start `wstaskd &` leave SIGINT ignored: restore the defaults first.
+	 */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&set);
+	for (i = 0; i < sizeof(loop_signals) / sizeof(loop_signals[0]); i++) {
+		if (sigaction(loop_signals[i], &sa, NULL) < 0)
+			fatal("sigaction");
+		sigaddset(&set, loop_signals[i]);
+	}
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) < 0)
+		fatal("sigaction SIGPIPE");
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		fatal("sigprocmask");
+	sv->sv_sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sv->sv_sigfd < 0)
+		fatal("signalfd");
+	sv->sv_sigtag = EV_SIGNAL;
+	loop_add(sv, sv->sv_sigfd, &sv->sv_sigtag);
+}
+
+static void
+loop_stop(struct supervisor *sv, int sig)
+{
+	if (sv->sv_stopping)
+		return;
+	log_info("event=stop signal=SIG%s workers=%u", sigabbrev_np(sig),
+	    sv->sv_nworkers);
+	sv->sv_stopping = true;
+	listen_close_all(sv);
+	spawn_shutdown(sv);
+}
+
+static void
+loop_signal(struct supervisor *sv)
+{
+	struct signalfd_siginfo	si;
+	bool			chld = false;
+	ssize_t			n;
+
+	while ((n = read(sv->sv_sigfd, &si, sizeof(si))) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			chld = true;
+			break;
+		case SIGTERM:
+		case SIGINT:
+			loop_stop(sv, (int)si.ssi_signo);
+			break;
+		case SIGHUP:
+			log_reopen();
+			log_info("event=reopen-log");
+			break;
+		case SIGUSR1:
+			session_dump(sv);
+			break;
+		}
+	}
+	if (n < 0 && errno != EAGAIN)
+		log_warn("read signalfd");
+	if (chld)
+		spawn_reap(sv);
+}
+
+static int64_t
+loop_earliest(const struct supervisor *sv)
+{
+	const struct worker	*w = TAILQ_FIRST(&sv->sv_dying);
+	const struct drain	*d = TAILQ_FIRST(&sv->sv_drains);
+	int64_t			 t = 0;
+
+	if (w)
+		t = w->w_kill_at;
+	if (d && (t == 0 || d->d_deadline < t))
+		t = d->d_deadline;
+	if (sv->sv_accept_paused && (t == 0 || sv->sv_accept_resume < t))
+		t = sv->sv_accept_resume;
+	if (sv->sv_fork_retry && sv->sv_nspares < sv->sv_cfg->spare &&
+	    !sv->sv_stopping && (t == 0 || sv->sv_fork_retry < t))
+		t = sv->sv_fork_retry;
+	return t;
+}
+
+static int
+loop_timeout_ms(const struct supervisor *sv)
+{
+	int64_t	t = loop_earliest(sv), now;
+
+	if (t == 0)
+		return -1;
+	now = now_usec();
+	if (t <= now)
+		return 0;
+	return (int)((t - now + 999) / 1000);
+}
+
+static void
+loop_dispatch(struct supervisor *sv, void *tag)
+{
+	switch (*(enum ev_type *)tag) {
+	case EV_LISTEN:
+		listen_accept(sv, tag);
+		break;
+	case EV_WORKER:
+		control_dispatch(sv, tag);
+		break;
+	case EV_SIGNAL:
+		loop_signal(sv);
+		break;
+	case EV_DRAIN:
+		listen_drain(sv, tag);
+		break;
+	}
+}
+
+static void
+loop_deadlines(struct supervisor *sv)
+{
+	int64_t	now = now_usec();
+
+	spawn_kill_expired(sv, now);
+	listen_drain_expired(sv, now);
+	if (sv->sv_accept_paused && now >= sv->sv_accept_resume)
+		listen_resume(sv);
+	spawn_top_up(sv);
+}
+
+/* Runs until a stop has been asked for and every worker's session is over. */
+int
+loop_run(struct supervisor *sv)
+{
+	struct epoll_event	evs[LOOP_EVENTS];
+	int			n, i;
+
+	for (;;) {
+		if (sv->sv_stopping && sv->sv_nworkers == 0 && !sv->sv_sweep)
+			return 0;
+		n = epoll_wait(sv->sv_epfd, evs, LOOP_EVENTS,
+		    loop_timeout_ms(sv));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			fatal("epoll_wait");
+		}
+		for (i = 0; i < n; i++)
+			loop_dispatch(sv, evs[i].data.ptr);
+		loop_deadlines(sv);
+	}
+}

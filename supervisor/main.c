@@ -1,0 +1,120 @@
+/*
+ * main.c - wstaskd's entry point: the supervisor role.
+ *
+ * Parses the flags, refuses to run as root without a reason, makes sure
+ * fds 0-2 are open (so no socket can land there and be handed to a
+ * handler as stdio), becomes a child subreaper, binds, and runs the loop
+ * until a graceful stop has let every worker finish.
+ */
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "supervisor.h"
+
+extern char **environ;
+
+static void
+main_stdio(void)
+{
+	int	fd;
+
+	for (fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		if (open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
+			exit(1);	/* nowhere to say it */
+	}
+}
+
+/* Each connection costs a few fds here; take what the hard limit allows. */
+static void
+main_rlimit(void)
+{
+	struct rlimit	rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		log_warn("getrlimit RLIMIT_NOFILE");
+		return;
+	}
+	if (rl.rlim_cur == rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_warn("setrlimit RLIMIT_NOFILE");
+}
+
+static void
+main_free(struct supervisor *sv, struct config *cfg)
+{
+	size_t	i;
+
+	free(sv->sv_listeners);
+	for (i = 0; i < cfg->nlistens; i++) {
+		free(cfg->listens[i].text);
+		free(cfg->listens[i].host);
+	}
+	free(cfg->listens);
+	for (i = 0; i < cfg->npass_env; i++)
+		free(cfg->pass_env[i]);
+	free(cfg->pass_env);
+	free(cfg->origins);
+	free(cfg->tasks_dir);
+	free(cfg->www_dir);
+	free(cfg->ws_path);
+	close(sv->sv_sigfd);
+	close(sv->sv_epfd);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct supervisor	sv;
+	struct config		cfg;
+	size_t			i;
+	int			rc;
+
+	setproctitle_init(argc, argv, environ);
+	main_stdio();
+	options_parse(argc, argv, &cfg);
+	log_init("wstaskd", cfg.verbosity, false);
+	log_set_role("supervisor");
+	if (geteuid() == 0 && !cfg.allow_root) {
+		fprintf(stderr, "wstaskd: refusing to run as root: handlers "
+		    "would run as root; give --allow-root if that is meant\n");
+		exit(1);
+	}
+	main_rlimit();
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		fatal("prctl PR_SET_CHILD_SUBREAPER");
+
+	memset(&sv, 0, sizeof(sv));
+	sv.sv_cfg = &cfg;
+	sv.sv_pid = getpid();
+	RB_INIT(&sv.sv_workers);
+	RB_INIT(&sv.sv_sessions);
+	TAILQ_INIT(&sv.sv_spares);
+	TAILQ_INIT(&sv.sv_dying);
+	TAILQ_INIT(&sv.sv_swept);
+	TAILQ_INIT(&sv.sv_drains);
+	loop_init(&sv);
+	listen_open_all(&sv);
+	for (i = 0; i < sv.sv_nlisteners; i++)
+		loop_add(&sv, sv.sv_listeners[i].l_fd, &sv.sv_listeners[i]);
+	setproctitle("supervisor");
+	log_info("event=start pid=%ld tasks=%s www=%s path=%s limit=%u",
+	    (long)sv.sv_pid, cfg.tasks_dir, cfg.www_dir ? cfg.www_dir : "-",
+	    cfg.ws_path, cfg.limit);
+	spawn_top_up(&sv);
+	rc = loop_run(&sv);
+	log_info("event=exit status=%d", rc);
+	main_free(&sv, &cfg);
+	return rc;
+}

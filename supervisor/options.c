@@ -1,0 +1,475 @@
+/*
+ * options.c - the command line: one table that parsing and --help share.
+ *
+ * Every flag of wstaskd(8) is a row of opt_table; usage() prints the table,
+ * and a test holds the man page to the same list.  A bad flag or value is a
+ * one-line message naming the flag and exit status 64 (EX_USAGE).  Runs
+ * once in the supervisor before anything is forked.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/un.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "supervisor.h"
+
+#ifndef WSTASKD_VERSION
+#define WSTASKD_VERSION "0.0.0"
+#endif
+#ifndef WSTASKD_TASKS_DIR
+#define WSTASKD_TASKS_DIR "/usr/local/libexec/wstaskd"
+#endif
+#ifndef WSTASKD_WWW_DIR
+#define WSTASKD_WWW_DIR "/usr/local/share/wstaskd/www"
+#endif
+
+struct opt;
+typedef void opt_fn(const struct opt *, const char *, struct config *);
+
+struct opt {
+	const char	*o_long;
+	int		 o_short;	/* 0: long only */
+	const char	*o_arg;		/* NULL: no argument */
+	long long	 o_min, o_max;	/* for numbers */
+	size_t		 o_off;		/* offsetof in struct config */
+	opt_fn		*o_fn;
+	const char	*o_help;
+};
+
+static opt_fn opt_listen, opt_dir, opt_path, opt_uint, opt_size, opt_origin,
+    opt_pass_env, opt_flag, opt_verbose, opt_quiet, opt_version, opt_help;
+
+#define CFG(m)	offsetof(struct config, m)
+
+static const struct opt opt_table[] = {
+	{ "listen", 'l', "ADDR", 0, 0, 0, opt_listen,
+	  "listen on HOST:PORT, [V6ADDR]:PORT or unix:PATH; repeatable "
+	  "(default " DEF_LISTEN ")" },
+	{ "tasks", 't', "DIR", 0, 0, CFG(tasks_dir), opt_dir,
+	  "run handlers DIR/NAME (default " WSTASKD_TASKS_DIR ")" },
+	{ "www", 'w', "DIR", 0, 0, CFG(www_dir), opt_dir,
+	  "serve static files from DIR, '' for none "
+	  "(default " WSTASKD_WWW_DIR ")" },
+	{ "path", 0, "PATH", 0, 0, 0, opt_path,
+	  "WebSocket endpoint path (default " DEF_PATH ")" },
+	{ "limit", 0, "N", 1, 1000, CFG(limit), opt_uint,
+	  "at most N tasks of a batch at once; caps a batch's limit "
+	  "(default 10)" },
+	{ "max-sessions", 0, "N", 1, 1000000, CFG(max_sessions), opt_uint,
+	  "at most N connections at once, spare workers not counted "
+	  "(default 256)" },
+	{ "max-batch", 0, "N", 1, 1000000, CFG(max_batch), opt_uint,
+	  "at most N tasks in one batch (default 1000)" },
+	{ "max-message", 0, "BYTES", 64, 1073741824, CFG(max_message), opt_size,
+	  "largest client message; over it the connection is closed "
+	  "with 1009 (default 1048576)" },
+	{ "max-output", 0, "BYTES", 1, 1073741824, CFG(max_output), opt_size,
+	  "most stdout read from a task; over it the task is killed "
+	  "(default 1048576)" },
+	{ "task-timeout", 0, "SECS", 0, 31536000, CFG(task_timeout_s), opt_uint,
+	  "bound every task's run time, 0 for none (default 0)" },
+	{ "kill-grace", 0, "MS", 0, 600000, CFG(kill_grace_ms), opt_uint,
+	  "SIGKILL a cancelled task this long after SIGTERM (default 2000)" },
+	{ "ping-interval", 0, "SECS", 1, 65534, CFG(ping_interval), opt_uint,
+	  "ping a client after SECS without proof of life (default 10)" },
+	{ "ping-timeout", 0, "SECS", 2, 65535, CFG(ping_timeout), opt_uint,
+	  "drop a client after SECS without proof of life; must exceed "
+	  "--ping-interval (default 25)" },
+	{ "origin", 0, "ORIGIN", 0, 0, 0, opt_origin,
+	  "also accept WebSocket upgrades from scheme://host[:port], or '*' "
+	  "for any; repeatable" },
+	{ "pass-env", 0, "NAME", 0, 0, 0, opt_pass_env,
+	  "pass environment variable NAME to handlers; repeatable" },
+	{ "spare", 0, "N", 0, 1000, CFG(spare), opt_uint,
+	  "keep N workers forked and waiting for a connection (default 2)" },
+	{ "allow-root", 0, NULL, 0, 0, CFG(allow_root), opt_flag,
+	  "run as root without --user (handlers then run as root)" },
+	{ "verbose", 'v', NULL, 0, 0, 0, opt_verbose,
+	  "log more: debug events; twice: libwebsockets notices too" },
+	{ "quiet", 'q', NULL, 0, 0, 0, opt_quiet,
+	  "log only warnings and errors" },
+	{ "version", 'V', NULL, 0, 0, 0, opt_version,
+	  "print the version and exit" },
+	{ "help", 'h', NULL, 0, 0, 0, opt_help,
+	  "print this help and exit" },
+};
+
+#define NOPTS	(sizeof(opt_table) / sizeof(opt_table[0]))
+
+static void __attribute__((__noreturn__, format(printf, 2, 3)))
+opt_fail(const struct opt *o, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (o)
+		fprintf(stderr, "wstaskd: --%s: ", o->o_long);
+	else
+		fprintf(stderr, "wstaskd: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(EX_USAGE);
+}
+
+static void
+usage(FILE *fp)
+{
+	char	left[64];
+	size_t	i;
+
+	fprintf(fp, "usage: wstaskd [options]\n");
+	for (i = 0; i < NOPTS; i++) {
+		const struct opt *o = &opt_table[i];
+
+		if (o->o_short)
+			snprintf(left, sizeof(left), "-%c, --%s%s%s", o->o_short,
+			    o->o_long, o->o_arg ? " " : "",
+			    o->o_arg ? o->o_arg : "");
+		else
+			snprintf(left, sizeof(left), "    --%s%s%s", o->o_long,
+			    o->o_arg ? " " : "", o->o_arg ? o->o_arg : "");
+		fprintf(fp, "  %-26s %s\n", left, o->o_help);
+	}
+}
+
+static void *
+opt_field(const struct opt *o, struct config *cfg)
+{
+	return (char *)cfg + o->o_off;
+}
+
+static long long
+opt_number(const struct opt *o, const char *arg)
+{
+	const char	*errstr;
+	long long	 v;
+
+	v = strtonum(arg, o->o_min, o->o_max, &errstr);
+	if (errstr)
+		opt_fail(o, "%s is %s (%lld to %lld)", arg, errstr, o->o_min,
+		    o->o_max);
+	return v;
+}
+
+static void
+opt_uint(const struct opt *o, const char *arg, struct config *cfg)
+{
+	*(unsigned *)opt_field(o, cfg) = (unsigned)opt_number(o, arg);
+}
+
+static void
+opt_size(const struct opt *o, const char *arg, struct config *cfg)
+{
+	*(size_t *)opt_field(o, cfg) = (size_t)opt_number(o, arg);
+}
+
+static void
+opt_flag(const struct opt *o, const char *arg, struct config *cfg)
+{
+	(void)arg;
+	*(bool *)opt_field(o, cfg) = true;
+}
+
+static void
+opt_verbose(const struct opt *o, const char *arg, struct config *cfg)
+{
+	(void)o, (void)arg;
+	if (cfg->verbosity < LOG_LVL_INFO)
+		cfg->verbosity = LOG_LVL_INFO;
+	else if (cfg->verbosity < LOG_LVL_TRACE)
+		cfg->verbosity++;
+}
+
+static void
+opt_quiet(const struct opt *o, const char *arg, struct config *cfg)
+{
+	(void)o, (void)arg;
+	cfg->verbosity = LOG_LVL_QUIET;
+}
+
+static void
+opt_version(const struct opt *o, const char *arg, struct config *cfg)
+{
+	(void)o, (void)arg, (void)cfg;
+	printf("wstaskd %s\n", WSTASKD_VERSION);
+	exit(0);
+}
+
+static void
+opt_help(const struct opt *o, const char *arg, struct config *cfg)
+{
+	(void)o, (void)arg, (void)cfg;
+	usage(stdout);
+	exit(0);
+}
+
+/* Stored as given; resolved and checked once every flag is known. */
+static void
+opt_dir(const struct opt *o, const char *arg, struct config *cfg)
+{
+	char	**field = opt_field(o, cfg);
+
+	free(*field);
+	if ((*field = strdup(arg)) == NULL)
+		fatal("strdup");
+}
+
+static void
+opt_path(const struct opt *o, const char *arg, struct config *cfg)
+{
+	size_t	len = strlen(arg);
+
+	if (arg[0] != '/' || len > 255 || strpbrk(arg, "?# \t") != NULL)
+		opt_fail(o, "%s is not an absolute URL path without query", arg);
+	free(cfg->ws_path);
+	if ((cfg->ws_path = strdup(arg)) == NULL)
+		fatal("strdup");
+}
+
+static unsigned
+listen_port(const struct opt *o, const char *text, const char *p)
+{
+	const char	*errstr;
+	long long	 port;
+
+	port = strtonum(p, 0, 65535, &errstr);
+	if (errstr || *p == '\0')
+		opt_fail(o, "%s: bad port", text);
+	return (unsigned)port;
+}
+
+static void
+listen_parse(const struct opt *o, const char *text, struct listen_spec *ls)
+{
+	char	*copy, *colon, *host;
+
+	memset(ls, 0, sizeof(*ls));
+	if ((ls->text = strdup(text)) == NULL || (copy = strdup(text)) == NULL)
+		fatal("strdup");
+	if (!strncmp(text, "unix:", 5)) {
+		struct sockaddr_un sun;
+
+		if (text[5] == '\0' || strlen(text + 5) >= sizeof(sun.sun_path))
+			opt_fail(o, "%s: unix socket path empty or too long", text);
+		ls->family = AF_UNIX;
+		ls->host = strdup(text + 5);
+		free(copy);
+		if (ls->host == NULL)
+			fatal("strdup");
+		return;
+	}
+	host = copy;
+	if (*host == '[') {
+		char *rb = strchr(host, ']');
+
+		if (rb == NULL || rb[1] != ':')
+			opt_fail(o, "%s: expected [V6ADDR]:PORT", text);
+		*rb = '\0';
+		host++;
+		colon = rb + 1;
+		ls->family = AF_INET6;
+	} else {
+		if ((colon = strrchr(host, ':')) == NULL)
+			opt_fail(o, "%s: expected HOST:PORT", text);
+		ls->family = AF_INET;
+	}
+	*colon = '\0';
+	ls->port = listen_port(o, text, colon + 1);
+	{
+		unsigned char	buf[sizeof(struct in6_addr)];
+
+		if (inet_pton(ls->family, host, buf) != 1)
+			opt_fail(o, "%s: %s is not a numeric %s address", text,
+			    host, ls->family == AF_INET ? "IPv4" : "IPv6");
+	}
+	if ((ls->host = strdup(host)) == NULL)
+		fatal("strdup");
+	free(copy);
+}
+
+static void
+opt_listen(const struct opt *o, const char *arg, struct config *cfg)
+{
+	struct listen_spec *ls;
+
+	ls = reallocarray(cfg->listens, cfg->nlistens + 1, sizeof(*ls));
+	if (ls == NULL)
+		fatal("reallocarray");
+	cfg->listens = ls;
+	listen_parse(o, arg, &ls[cfg->nlistens++]);
+}
+
+static void
+opt_origin(const struct opt *o, const char *arg, struct config *cfg)
+{
+	struct origin	*v;
+
+	if (!strcmp(arg, "*")) {
+		cfg->origin_any = true;
+		return;
+	}
+	v = reallocarray(cfg->origins, cfg->norigins + 1, sizeof(*v));
+	if (v == NULL)
+		fatal("reallocarray");
+	cfg->origins = v;
+	if (origin_parse(arg, &v[cfg->norigins]) < 0)
+		opt_fail(o, "%s is not scheme://host[:port]", arg);
+	cfg->norigins++;
+}
+
+static void
+opt_pass_env(const struct opt *o, const char *arg, struct config *cfg)
+{
+	const char	*value;
+	char		**v, *entry;
+	size_t		 i;
+
+	if (!isalpha((unsigned char)arg[0]) && arg[0] != '_')
+		opt_fail(o, "%s is not a variable name", arg);
+	for (i = 1; arg[i]; i++)
+		if (!isalnum((unsigned char)arg[i]) && arg[i] != '_')
+			opt_fail(o, "%s is not a variable name", arg);
+	if (!strncmp(arg, "WSTASK_", 7))
+		opt_fail(o, "%s: WSTASK_ variables are set by wstaskd", arg);
+	if ((value = getenv(arg)) == NULL)
+		return;		/* unset: nothing to pass */
+	if (!strcmp(arg, "PATH"))
+		cfg->pass_path = true;
+	if (asprintf(&entry, "%s=%s", arg, value) < 0)
+		fatal("asprintf");
+	v = reallocarray(cfg->pass_env, cfg->npass_env + 1, sizeof(*v));
+	if (v == NULL)
+		fatal("reallocarray");
+	cfg->pass_env = v;
+	v[cfg->npass_env++] = entry;
+}
+
+static char *
+resolve_dir(const char *flag, const char *dir)
+{
+	struct stat	 st;
+	char		*abs;
+
+	if ((abs = realpath(dir, NULL)) == NULL) {
+		fprintf(stderr, "wstaskd: --%s: %s: %s\n", flag, dir,
+		    strerror(errno));
+		exit(EX_USAGE);
+	}
+	if (stat(abs, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "wstaskd: --%s: %s is not a directory\n", flag,
+		    dir);
+		exit(EX_USAGE);
+	}
+	return abs;
+}
+
+static void
+options_defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->limit = DEF_LIMIT;
+	cfg->max_sessions = DEF_MAX_SESSIONS;
+	cfg->max_batch = DEF_MAX_BATCH;
+	cfg->max_message = DEF_MAX_MESSAGE;
+	cfg->max_output = DEF_MAX_OUTPUT;
+	cfg->kill_grace_ms = DEF_KILL_GRACE_MS;
+	cfg->ping_interval = DEF_PING_INTERVAL;
+	cfg->ping_timeout = DEF_PING_TIMEOUT;
+	cfg->task_timeout_s = DEF_TASK_TIMEOUT;
+	cfg->spare = DEF_SPARE;
+	cfg->verbosity = LOG_LVL_INFO;
+}
+
+static void
+options_finish(struct config *cfg)
+{
+	char	*dir;
+
+	if (cfg->ping_timeout <= cfg->ping_interval) {
+		fprintf(stderr, "wstaskd: --ping-timeout: %u must be greater "
+		    "than --ping-interval %u\n", cfg->ping_timeout,
+		    cfg->ping_interval);
+		exit(EX_USAGE);
+	}
+	if (cfg->nlistens == 0)
+		opt_listen(&opt_table[0], DEF_LISTEN, cfg);
+	if (cfg->ws_path == NULL && (cfg->ws_path = strdup(DEF_PATH)) == NULL)
+		fatal("strdup");
+	dir = cfg->tasks_dir;
+	cfg->tasks_dir = resolve_dir("tasks", dir ? dir : WSTASKD_TASKS_DIR);
+	free(dir);
+	dir = cfg->www_dir;
+	if (dir && *dir == '\0')
+		cfg->www_dir = NULL;
+	else
+		cfg->www_dir = resolve_dir("www", dir ? dir : WSTASKD_WWW_DIR);
+	free(dir);
+}
+
+void
+options_parse(int argc, char **argv, struct config *cfg)
+{
+	struct option	 longopts[NOPTS + 1];
+	char		 shortopts[2 * NOPTS + 2], *sp = shortopts;
+	size_t		 i;
+	int		 c, idx;
+
+	options_defaults(cfg);
+	memset(longopts, 0, sizeof(longopts));
+	*sp++ = ':';	/* report a missing argument as ':' */
+	for (i = 0; i < NOPTS; i++) {
+		longopts[i].name = opt_table[i].o_long;
+		longopts[i].has_arg = opt_table[i].o_arg ? required_argument :
+		    no_argument;
+		longopts[i].val = (int)(256 + i);
+		if (opt_table[i].o_short) {
+			*sp++ = (char)opt_table[i].o_short;
+			if (opt_table[i].o_arg)
+				*sp++ = ':';
+		}
+	}
+	*sp = '\0';
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, &idx)) != -1) {
+		const struct opt *o = NULL;
+
+		if (c == '?' || c == ':') {
+			const char *bad = argv[optind - 1];
+
+			if (optopt && optopt < 256)
+				fprintf(stderr, "wstaskd: -%c: %s (see "
+				    "wstaskd --help)\n", optopt, c == ':' ?
+				    "missing value" : "unknown flag");
+			else
+				fprintf(stderr, "wstaskd: %s: %s (see "
+				    "wstaskd --help)\n", bad, c == ':' ?
+				    "missing value" : "unknown flag");
+			exit(EX_USAGE);
+		}
+		if (c >= 256)
+			o = &opt_table[c - 256];
+		else
+			for (i = 0; i < NOPTS; i++)
+				if (opt_table[i].o_short == c)
+					o = &opt_table[i];
+		o->o_fn(o, optarg, cfg);
+	}
+	if (optind < argc)
+		opt_fail(NULL, "%s: unexpected argument", argv[optind]);
+	options_finish(cfg);
+}

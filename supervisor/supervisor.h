@@ -1,0 +1,154 @@
+/*
+ * supervisor.h - the supervisor role: listening sockets, the worker table
+ * and the session table.
+ *
+ * All of the supervisor's mutable state is the one struct supervisor,
+ * passed explicitly; the only file-scope variables are none (signals come
+ * through a signalfd).  Members carry a short prefix so a grep finds every
+ * use: l_ listener, w_ worker, s_ session, sv_ supervisor.
+ */
+#ifndef WSTASKD_SUPERVISOR_H
+#define WSTASKD_SUPERVISOR_H
+
+#include <sys/queue.h>
+#include <sys/tree.h>
+#include <sys/types.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "msg.h"
+#include "session_id.h"
+
+enum ev_type { EV_LISTEN = 1, EV_WORKER, EV_SIGNAL, EV_DRAIN };
+
+struct listener {
+	enum ev_type		 l_evtype;	/* first: epoll tag */
+	int			 l_fd;
+	const struct listen_spec *l_spec;
+};
+
+/* A refused connection read away until the client closes (or a deadline). */
+struct drain {
+	enum ev_type		 d_evtype;	/* first: epoll tag */
+	int			 d_fd;
+	int64_t			 d_deadline;
+	TAILQ_ENTRY(drain)	 d_entry;
+};
+
+struct session;
+
+struct worker {
+	enum ev_type		 w_evtype;	/* first: epoll tag */
+	pid_t			 w_pid;
+	int			 w_ctl;		/* -1 once read to EOF */
+	enum wstate		 w_state;
+	struct session		*w_ses;		/* claimed, held or draining */
+	char			 w_id[SESSION_ID_MAX + 1];
+	char			 w_peer[64];
+	int64_t			 w_start;	/* usec, monotonic */
+	int64_t			 w_kill_at;	/* SIGKILL deadline, 0 none */
+	int64_t			 w_claimed;	/* usec, when it claimed */
+	int			 w_status;	/* from waitpid */
+	bool			 w_reaped;
+	bool			 w_unclean;	/* exited other than 0 */
+	bool			 w_sweep_wait;	/* over only after a sweep */
+	bool			 w_counted;	/* in sv_nconns */
+	bool			 w_superseding;	/* its claim told others to go */
+	bool			 w_in_tree;	/* in sv_workers (not reaped) */
+	bool			 w_is_spare;	/* in sv_spares */
+	bool			 w_broken;	/* broke the protocol: killed */
+	char			 w_status_text[MSG_DATA_MAX + 1];
+	RB_ENTRY(worker)	 w_node;	/* by pid */
+	TAILQ_ENTRY(worker)	 w_list;	/* spares, or a session's drain */
+	TAILQ_ENTRY(worker)	 w_dying;	/* has a kill deadline */
+	TAILQ_ENTRY(worker)	 w_sweep;	/* waits for a crash sweep */
+};
+
+TAILQ_HEAD(worker_list, worker);
+
+struct session {
+	char			 s_id[SESSION_ID_MAX + 1];
+	struct worker		*s_holder;	/* granted, not yet over */
+	struct worker		*s_pending;	/* newest claimant */
+	struct worker_list	 s_draining;	/* told to go, not yet over */
+	RB_ENTRY(session)	 s_node;
+};
+
+RB_HEAD(worker_tree, worker);
+RB_HEAD(session_tree, session);
+
+struct supervisor {
+	const struct config	*sv_cfg;
+	pid_t			 sv_pid;
+	int			 sv_epfd;
+	int			 sv_sigfd;
+	struct listener		*sv_listeners;
+	size_t			 sv_nlisteners;
+	struct worker_tree	 sv_workers;
+	struct session_tree	 sv_sessions;
+	struct worker_list	 sv_spares;
+	struct worker_list	 sv_dying;	/* by kill deadline */
+	TAILQ_HEAD(, worker)	 sv_swept;	/* wait for the sweep */
+	TAILQ_HEAD(, drain)	 sv_drains;	/* oldest first */
+	unsigned		 sv_ndrains;
+	unsigned		 sv_nworkers;	/* forked, not yet over */
+	unsigned		 sv_nspares;
+	unsigned		 sv_nconns;	/* connections being served */
+	bool			 sv_stopping;
+	bool			 sv_sweep;	/* a crash sweep is under way */
+	bool			 sv_accept_paused;
+	int64_t			 sv_accept_resume;	/* usec */
+	int64_t			 sv_fork_retry;		/* usec, back-off */
+	int64_t			 sv_fork_delay;
+	enum ev_type		 sv_sigtag;	/* epoll tag of the signalfd */
+	int64_t			 sv_full_logged;	/* usec */
+};
+
+RB_PROTOTYPE(worker_tree, worker, w_node, worker_cmp)
+RB_PROTOTYPE(session_tree, session, s_node, session_cmp)
+
+/* options.c */
+void		 options_parse(int argc, char **argv, struct config *cfg);
+
+/* listen.c */
+void		 listen_open_all(struct supervisor *sv);
+void		 listen_accept(struct supervisor *sv, struct listener *l);
+void		 listen_pause(struct supervisor *sv, int64_t until);
+void		 listen_resume(struct supervisor *sv);
+void		 listen_close_all(struct supervisor *sv);
+void		 listen_drain(struct supervisor *sv, struct drain *d);
+void		 listen_drain_expired(struct supervisor *sv, int64_t now);
+
+/* spawn.c */
+struct worker	*spawn_worker(struct supervisor *sv);
+int		 spawn_handoff(struct supervisor *sv, int fd, const char *peer);
+void		 spawn_top_up(struct supervisor *sv);
+void		 spawn_reap(struct supervisor *sv);
+void		 spawn_sweep(struct supervisor *sv);
+void		 spawn_check_over(struct supervisor *sv, struct worker *w);
+void		 spawn_kill_expired(struct supervisor *sv, int64_t now);
+void		 spawn_tell_go(struct supervisor *sv, struct worker *w,
+		    enum msg_reason reason);
+struct worker	*spawn_find(struct supervisor *sv, pid_t pid);
+void		 spawn_shutdown(struct supervisor *sv);
+
+/* control.c */
+void		 control_dispatch(struct supervisor *sv, struct worker *w);
+int		 control_send(struct supervisor *sv, struct worker *w,
+		    enum msg_type type, uint8_t arg, const char *data,
+		    size_t len, int passfd);
+
+/* session.c */
+void		 session_claim(struct supervisor *sv, struct worker *w,
+		    const char *id);
+void		 session_worker_over(struct supervisor *sv, struct worker *w);
+void		 session_dump(struct supervisor *sv);
+
+/* loop.c */
+void		 loop_init(struct supervisor *sv);
+void		 loop_add(struct supervisor *sv, int fd, void *tag);
+void		 loop_del(struct supervisor *sv, int fd);
+int		 loop_run(struct supervisor *sv);
+
+#endif

@@ -1,0 +1,71 @@
+#!/bin/bash
+# The session id (SPEC 2.1): ?session=, a hello, a bare id text, a random
+# id for a first run, bad ids of every source (bad_session + 1008), bad
+# JSON first (bad_json, stays open), and `ready` before any other event.
+. "$(dirname "$0")/lib.sh"
+plan 18
+
+start_wstaskd --spare 1
+
+client q "?session=from-query"
+check "?session=ID: ready names it" \
+    expect q '^\{"type":"ready","session":"from-query","superseded":false\}$'
+send q '{"type":"hello","session":"other"}'
+check "a hello after the session is known is bad_message" \
+    expect q '"type":"error","code":"bad_message"'
+
+client h ""
+send h '{"type":"hello","session":"from.hello_1:2-3"}'
+check "hello: ready names it" \
+    expect h '^\{"type":"ready","session":"from.hello_1:2-3","superseded":false\}$'
+
+client b ""
+send b 'abc-123'
+check "a bare id text: ready names it" expect b '"type":"ready","session":"abc-123"'
+client n ""
+send n '1'
+check "a bare number is an id" expect n '"type":"ready","session":"1"'
+
+client r ""
+send r '{"type":"run","batch":"x","tasks":["echo"]}'
+check "a first run without id gets a random 32-hex id" \
+    expect r '^\{"type":"ready","session":"[0-9a-f]{32}","superseded":false\}$'
+check "... and then runs" expect r '"type":"done","batch":"x","ok":1'
+check "ready is the first line after open" \
+    sh -c "sed -n 2p '$WT_DIR/r.out' | grep -q '\"type\":\"ready\"'"
+
+client a ""
+send a '["echo"]'
+check "a first bare array is a run with a random id" \
+    expect a '"type":"done","batch":"1","ok":1'
+
+long=$(printf 'a%.0s' $(seq 129))
+for case in "?session=|empty query" "?session=$long|129 characters" \
+    "?session=a%20b|a space" "?session=%C3%A9|non-ASCII"; do
+	q=${case%|*}
+	client bq "$q"
+	if expect bq '"type":"error","code":"bad_session"' && expect bq '^close 1008'; then
+		ok "bad query id (${case#*|}): bad_session, close 1008"
+	else
+		fail "bad query id (${case#*|}): bad_session, close 1008" "$(cat "$WT_DIR/bq.out")"
+	fi
+	close_client bq
+done
+
+client bh ""
+send bh '{"type":"hello","session":"a/b"}'
+check "bad hello id: bad_session, 1008" \
+    eval "expect bh bad_session && expect bh '^close 1008'"
+
+client bt ""
+send bt 'hello world'
+check "a first text that is no id: bad_session, 1008" expect bt '^close 1008'
+
+client bj ""
+send bj '{"type":'
+check "a first message starting with { that does not parse: bad_json" \
+    expect bj '"type":"error","code":"bad_json"'
+send bj '{"type":"hello","session":"after-bad-json"}'
+check "... and the connection stays open" expect bj '"type":"ready","session":"after-bad-json"'
+
+check "nothing ran for bad sessions" test "$(grep -c 'session=a/b' "$WT_DIR/daemon.log")" = 0

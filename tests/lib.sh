@@ -1,0 +1,289 @@
+# lib.sh - the test harness every tests/*.t sources.
+#
+# A test starts its own wstaskd on a free loopback port (port 0, read back
+# from the log) with the handlers in tests/handlers, drives it with
+# clients that read commands from a FIFO and write every message they
+# receive to a file, and checks the process table.  Output is TAP.  On
+# exit everything the test started is stopped by pid and waited for; the
+# reaper that runs each file (tests/reaper.c) fails the file if anything
+# is left alive anyway.
+#
+#   plan N                       expect_n NAME REGEX COUNT [SECS]
+#   start_wstaskd [FLAG...]      no_line NAME REGEX        (nothing matches)
+#   stop_wstaskd                 record_pids KIND [SESSION] (from handlers)
+#   client NAME [OPT...] QUERY   assert_dead SECS PID...
+#   send NAME TEXT               alive PID
+#   close_client NAME            ok/fail/check DESC [CMD...]
+#   expect NAME REGEX [SECS]     wait_for SECS CMD...
+
+set -u
+
+T_ROOT=$(cd "$(dirname "$0")/.." && pwd)
+T_BUILD=${WSTASKD_BUILD:-build}
+case $T_BUILD in /*) ;; *) T_BUILD=$T_ROOT/$T_BUILD ;; esac
+WSTASKD=$T_BUILD/wstaskd
+WSCLIENT=$T_BUILD/tests/wsclient
+PYCLIENT=$T_ROOT/tests/pyclient.py
+T_HANDLERS=$T_ROOT/tests/handlers
+WT_DIR=$(mktemp -d /tmp/wstaskd-test.XXXXXX)
+export WT_DIR
+: > "$WT_DIR/records"
+
+T_N=0
+T_FAILED=0
+T_DPID=
+T_PORT=
+T_CLIENTS=
+T_CLIENT_KIND=${T_CLIENT_KIND:-c}	# c: our wsclient, py: python3-websockets
+# A sanitizer report anywhere fails the test file (see t_cleanup).
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+plan() { echo "1..$1"; }
+diag() { printf '# %s\n' "$@"; }
+
+ok() {
+	T_N=$((T_N + 1))
+	echo "ok $T_N - $1"
+}
+
+fail() {
+	T_N=$((T_N + 1))
+	T_FAILED=$((T_FAILED + 1))
+	echo "not ok $T_N - $1"
+	shift
+	[ $# -gt 0 ] && diag "$@"
+	return 0
+}
+
+# check DESC CMD...: ok if CMD succeeds.
+check() {
+	local desc=$1
+	shift
+	if "$@"; then ok "$desc"; else fail "$desc" "failed: $*"; fi
+}
+
+t_now_ms() {
+	local t=${EPOCHREALTIME/./}
+	echo $((t / 1000))
+}
+
+# wait_for SECS CMD...: poll CMD every 20 ms until it succeeds or SECS pass.
+wait_for() {
+	local ms end
+	ms=$(awk -v s="$1" 'BEGIN { printf "%d", s * 1000 }')
+	shift
+	end=$(($(t_now_ms) + ms))
+	while :; do
+		"$@" && return 0
+		[ "$(t_now_ms)" -ge "$end" ] && return 1
+		sleep 0.02
+	done
+}
+
+# start_wstaskd [FLAG...]: fast timings by default; flags given override.
+start_wstaskd() {
+	: > "$WT_DIR/daemon.log"
+	"$WSTASKD" -l 127.0.0.1:0 -t "$T_HANDLERS" -w "$T_ROOT/www" \
+	    --allow-root --kill-grace 200 --ping-interval 1 --ping-timeout 2 \
+	    --pass-env WT_DIR -v "$@" 2>> "$WT_DIR/daemon.log" &
+	T_DPID=$!
+	if ! wait_for 5 grep -q 'event=listen addr=127.0.0.1:' "$WT_DIR/daemon.log"; then
+		diag "wstaskd did not start:" "$(cat "$WT_DIR/daemon.log")"
+		return 1
+	fi
+	T_PORT=$(grep -o 'event=listen addr=127.0.0.1:[0-9]*' "$WT_DIR/daemon.log" |
+	    head -n 1 | sed 's/.*://')
+	T_URL="ws://127.0.0.1:$T_PORT/stream"
+	T_HTTP="http://127.0.0.1:$T_PORT"
+}
+
+# stop_wstaskd: SIGTERM and wait; sets T_DSTATUS.
+stop_wstaskd() {
+	T_DSTATUS=
+	[ -n "$T_DPID" ] || return 0
+	kill -TERM "$T_DPID" 2>/dev/null
+	wait "$T_DPID"
+	T_DSTATUS=$?
+	T_DPID=
+}
+
+# client NAME [CLIENT-OPTION...] QUERY: QUERY is appended to the URL
+# ("?session=x", or "" for none).  Output goes to $WT_DIR/NAME.out.
+client() {
+	local name=$1 query fd
+	shift
+	query=${!#}
+	set -- "${@:1:$(($# - 1))}"
+	rm -f "$WT_DIR/$name.in"
+	mkfifo "$WT_DIR/$name.in"
+	: > "$WT_DIR/$name.out"
+	if [ "$T_CLIENT_KIND" = py ]; then
+		/usr/bin/python3 "$PYCLIENT" -t 60 "$@" "$T_URL$query" \
+		    < "$WT_DIR/$name.in" > "$WT_DIR/$name.out" \
+		    2> "$WT_DIR/$name.err" &
+	else
+		"$WSCLIENT" -t 60 "$@" "$T_URL$query" < "$WT_DIR/$name.in" \
+		    > "$WT_DIR/$name.out" 2> "$WT_DIR/$name.err" &
+	fi
+	eval "T_PID_$name=\$!"
+	exec {fd}> "$WT_DIR/$name.in"
+	eval "T_FD_$name=$fd"
+	T_CLIENTS="$T_CLIENTS $name"
+}
+
+client_pid() { eval "echo \${T_PID_$1:-}"; }
+
+# send NAME TEXT: one text message.
+send() {
+	local fd
+	eval "fd=\${T_FD_$1:-}"
+	[ -n "$fd" ] || return 1
+	printf 'send %s\n' "$2" >&"$fd"
+}
+
+# cmd NAME LINE: any client command (close 4000, frag 3 ..., sendfile F).
+cmd() {
+	local fd
+	eval "fd=\${T_FD_$1:-}"
+	[ -n "$fd" ] || return 1
+	printf '%s\n' "$2" >&"$fd"
+}
+
+# close_client NAME: stdin EOF (a close 1000), then wait for the client.
+close_client() {
+	local fd pid
+	eval "fd=\${T_FD_$1:-}; pid=\${T_PID_$1:-}"
+	if [ -n "$fd" ]; then
+		exec {fd}>&-
+		eval "T_FD_$1="
+	fi
+	if [ -n "$pid" ]; then
+		wait "$pid" 2>/dev/null
+		eval "T_PID_$1="
+	fi
+}
+
+# kill_client NAME [SIG]: the client vanishes (default SIGKILL).
+kill_client() {
+	local pid
+	pid=$(client_pid "$1")
+	[ -n "$pid" ] && kill -"${2:-KILL}" "$pid" 2>/dev/null
+	if [ "${2:-KILL}" != STOP ]; then
+		wait "$pid" 2>/dev/null
+		eval "T_PID_$1="
+		close_client "$1"
+	fi
+}
+
+count_lines() { grep -cE -- "$2" "$WT_DIR/$1.out"; }
+
+# expect NAME REGEX [SECS]: wait until a line of NAME's output matches.
+expect() {
+	local secs=${3:-10}
+	wait_for "$secs" grep -qE -- "$2" "$WT_DIR/$1.out"
+}
+
+# expect_n NAME REGEX N [SECS]: wait until N lines match.
+expect_n() {
+	local secs=${4:-10}
+	wait_for "$secs" test "$(grep -cE -- "$2" "$WT_DIR/$1.out")" -ge "$3"
+}
+
+no_line() { ! grep -qE -- "$2" "$WT_DIR/$1.out"; }
+
+# line_no NAME REGEX: number of the first matching line (0: none).
+line_no() {
+	local n
+	n=$(grep -nE -- "$2" "$WT_DIR/$1.out" | head -n 1 | cut -d: -f1)
+	echo "${n:-0}"
+}
+
+# record_pids KIND [SESSION]: pids the handlers recorded (start, child, ...).
+record_pids() {
+	if [ $# -gt 1 ]; then
+		awk -v k="$1" -v s="$2" '$1 == k && $3 == s { print $2 }' "$WT_DIR/records"
+	else
+		awk -v k="$1" '$1 == k { print $2 }' "$WT_DIR/records"
+	fi
+}
+
+# alive PID: the process exists and is not a zombie.
+alive() {
+	local st
+	st=$(awk '{ sub(/.*\) /, ""); print $1 }' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
+all_dead() {
+	local p
+	for p in "$@"; do
+		alive "$p" && return 1
+	done
+	return 0
+}
+
+# assert_dead SECS PID...: all gone within SECS.
+assert_dead() {
+	local secs=$1
+	shift
+	wait_for "$secs" all_dead "$@"
+}
+
+# worker_of SESSION: pid of the worker the supervisor granted SESSION to last.
+worker_of() {
+	grep -E "event=grant session=$1 pid=" "$WT_DIR/daemon.log" | tail -n 1 |
+	    sed 's/.* pid=\([0-9]*\).*/\1/'
+}
+
+# children PID: the children of PID.
+children() {
+	local f
+	for f in /proc/[0-9]*/stat; do
+		awk -v p="$1" '{ s = $0; sub(/.*\) /, "", s); split(s, a, " ");
+		    if (a[2] == p) { n = split(FILENAME, b, "/"); print b[3] } }' "$f" 2>/dev/null
+	done
+}
+
+t_cleanup() {
+	local name pid fd
+	for name in $T_CLIENTS; do
+		pid=$(client_pid "$name")
+		[ -n "$pid" ] && kill -CONT "$pid" 2>/dev/null
+		eval "fd=\${T_FD_$name:-}"
+		if [ -n "$fd" ]; then
+			exec {fd}>&-
+			eval "T_FD_$name="
+		fi
+	done
+	wait_for 5 true_if_clients_gone
+	for name in $T_CLIENTS; do
+		pid=$(client_pid "$name")
+		[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+	done
+	stop_wstaskd
+	wait
+	if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:|protocol-violation' \
+	    "$WT_DIR/daemon.log" 2>/dev/null; then
+		diag "sanitizer or protocol report in the daemon log:"
+		grep -E -A20 'Sanitizer|runtime error:|protocol-violation' \
+		    "$WT_DIR/daemon.log" | head -40 | sed 's/^/# /'
+		T_FAILED=$((T_FAILED + 1))
+		trap - EXIT
+		exit 1
+	fi
+	if [ "$T_FAILED" -gt 0 ] || [ -n "${KEEP:-}" ]; then
+		diag "log and client output kept in $WT_DIR"
+	else
+		rm -rf "$WT_DIR"
+	fi
+}
+true_if_clients_gone() {
+	local name pid
+	for name in $T_CLIENTS; do
+		pid=$(client_pid "$name")
+		[ -n "$pid" ] && alive "$pid" && return 1
+	done
+	return 0
+}
+trap t_cleanup EXIT

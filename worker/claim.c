@@ -1,0 +1,250 @@
+/*
+ * claim.c - learning the session id, claiming it, and the control socket.
+ *
+ * The id comes from ?session=ID at once, or from the first message: a
+ * hello, a run (a random id is made), or a bare text that is a valid id.
+ * Claiming stops reading the client until the supervisor grants the id,
+ * so nothing of the new session runs before every process of the old
+ * one is gone; `ready` is then the first event the client sees.
+ *
+ * Control messages (an fd to serve, grant, deny, go) are accepted only in
+ * the states msg_allowed() lists; anything else means the supervisor and
+ * this worker disagree about the world, and the worker leaves.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "log.h"
+#include "worker.h"
+
+#define URLARG_MAX	4096	/* a longer value would read as "absent" */
+
+static void
+claim_title(struct wk *k)
+{
+	if (k->k_have_id)
+		setproctitle("worker session=%s peer=%s", k->k_session,
+		    k->k_peer);
+	else
+		setproctitle("worker peer=%s", k->k_peer);
+}
+
+static void
+claim_start(struct wk *k, const char *id, size_t len)
+{
+	char	err[128];
+
+	memcpy(k->k_session, id, len);
+	k->k_session[len] = '\0';
+	k->k_have_id = true;
+	k->k_state = WS_CLAIMING;
+	conn_pause(k, true);
+	claim_title(k);
+	if (msg_send(CTL_FD, MSG_CLAIM, 0, k->k_session, len, -1, err,
+	    sizeof(err)) < 0) {
+		log_warnx("%s", err);
+		worker_go(k, GO_SHUTDOWN);
+	}
+}
+
+static void
+claim_bad_session(struct wk *k, const char *why)
+{
+	event_error(k, "bad_session", NULL, "%s", why);
+	conn_close(k, LWS_CLOSE_STATUS_POLICY_VIOLATION, "bad session id");
+	k->k_state = WS_GOING;
+}
+
+void
+claim_from_query(struct wk *k, struct lws *wsi)
+{
+	char		 buf[URLARG_MAX];
+	const char	*id;
+
+	id = lws_get_urlarg_by_name(wsi, "session=", buf, sizeof(buf));
+	if (id == NULL)
+		return;		/* from the first message, then */
+	if (!session_id_valid(id, strlen(id))) {
+		claim_bad_session(k, "session id must be 1 to 128 characters "
+		    "of A-Z a-z 0-9 . _ : -");
+		return;
+	}
+	claim_start(k, id, strlen(id));
+}
+
+static void
+claim_hold(struct wk *k, const char *text, size_t len)
+{
+	free(k->k_held);
+	if ((k->k_held = malloc(len + 1)) == NULL) {
+		log_warn("malloc");
+		k->k_heldlen = 0;
+		return;
+	}
+	memcpy(k->k_held, text, len);
+	k->k_held[len] = '\0';
+	k->k_heldlen = len;
+}
+
+static void
+claim_hello(struct wk *k, const cJSON *msg)
+{
+	const cJSON	*id = cJSON_GetObjectItemCaseSensitive(msg, "session");
+
+	if (!cJSON_IsString(id) ||
+	    !session_id_valid(id->valuestring, strlen(id->valuestring))) {
+		claim_bad_session(k, "hello needs \"session\": 1 to 128 "
+		    "characters of A-Z a-z 0-9 . _ : -");
+		return;
+	}
+	claim_start(k, id->valuestring, strlen(id->valuestring));
+}
+
+static void
+claim_random(struct wk *k, const char *text, size_t len)
+{
+	char	id[SESSION_ID_RANDOM_LEN + 1];
+
+	session_id_random(id);
+	claim_hold(k, text, len);
+	claim_start(k, id, SESSION_ID_RANDOM_LEN);
+}
+
+/*
+ * The first message of a connection without ?session=.  JSON objects and
+ * arrays are requests; any other text must be a session id by itself.
+ */
+void
+claim_first_message(struct wk *k, const char *text, size_t len)
+{
+	const cJSON	*type;
+	cJSON		*msg;
+	size_t		 i = 0;
+
+	while (i < len && isspace((unsigned char)text[i]))
+		i++;
+	if (i == len || (text[i] != '{' && text[i] != '[')) {
+		if (session_id_valid(text, len))
+			claim_start(k, text, len);
+		else
+			claim_bad_session(k, "first message is neither a "
+			    "session id, a hello nor a run");
+		return;
+	}
+	if ((msg = json_parse(text, len)) == NULL) {
+		event_error(k, "bad_json", NULL, "message is not valid JSON");
+		return;
+	}
+	type = cJSON_GetObjectItemCaseSensitive(msg, "type");
+	if (cJSON_IsArray(msg) || (cJSON_IsString(type) &&
+	    !strcmp(type->valuestring, "run")))
+		claim_random(k, text, len);
+	else if (cJSON_IsString(type) && !strcmp(type->valuestring, "hello"))
+		claim_hello(k, msg);
+	else
+		request_handle(k, text, len);	/* errors, or a no-op cancel */
+	cJSON_Delete(msg);
+}
+
+static void
+claim_granted(struct wk *k, bool superseded)
+{
+	log_debug("event=granted session=%s superseded=%d", k->k_session,
+	    superseded);
+	k->k_state = WS_GRANTED;
+	event_ready(k, superseded);
+	conn_pause(k, false);
+	if (k->k_held) {
+		char	*held = k->k_held;
+
+		k->k_held = NULL;
+		request_handle(k, held, k->k_heldlen);
+		free(held);
+	}
+}
+
+static void
+claim_fd(struct wk *k, int fd, const char *peer)
+{
+	strlcpy(k->k_peer, peer, sizeof(k->k_peer));
+	k->k_state = WS_CONNECTED;
+	claim_title(k);
+	/* lws closes the fd itself when adoption fails. */
+	if ((k->k_conn = lws_adopt_socket_vhost(k->k_vh, fd)) == NULL) {
+		log_warnx("lws_adopt_socket_vhost failed peer=%s", peer);
+		worker_go(k, GO_CLOSED);
+	}
+}
+
+static void
+claim_dispatch(struct wk *k, struct msg *m, int fd)
+{
+	if (!msg_allowed(m->type, k->k_state, true)) {
+		log_warnx("event=protocol-violation state=%s message=%s",
+		    wstate_name(k->k_state), msg_type_name(m->type));
+		if (fd >= 0)
+			close(fd);
+		worker_go(k, GO_SHUTDOWN);
+		return;
+	}
+	switch (m->type) {
+	case MSG_FD:
+		if (fd < 0) {
+			log_warnx("fd message without a descriptor");
+			worker_go(k, GO_SHUTDOWN);
+			return;
+		}
+		claim_fd(k, fd, m->data);
+		break;
+	case MSG_GRANT:
+		claim_granted(k, m->arg != 0);
+		break;
+	case MSG_DENY:
+		event_error(k, "unavailable", NULL,
+		    "the server is shutting down");
+		worker_go(k, GO_SHUTDOWN);
+		break;
+	case MSG_GO:
+		worker_go(k, m->arg == REASON_SUPERSEDED ? GO_SUPERSEDED :
+		    GO_SHUTDOWN);
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * Reads every queued control message.  Returns -1 at EOF: the supervisor
+ * is gone, so the worker cancels everything and leaves (and the control
+ * socket's wsi is closed, or EOF would be reported forever).
+ */
+int
+claim_control(struct wk *k)
+{
+	struct msg	m;
+	char		err[128];
+	int		rc, fd;
+
+	for (;;) {
+		fd = -1;
+		rc = msg_recv(CTL_FD, &m, &fd, err, sizeof(err));
+		if (rc == 0 || (rc < 0 && errno == ECONNRESET)) {
+			log_debug("event=supervisor-gone session=%s",
+			    k->k_session);
+			worker_go(k, GO_SHUTDOWN);
+			return -1;
+		}
+		if (rc < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return 0;
+			log_warnx("control socket: %s", err);
+			worker_go(k, GO_SHUTDOWN);
+			return 0;
+		}
+		claim_dispatch(k, &m, fd);
+	}
+}

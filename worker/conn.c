@@ -1,0 +1,178 @@
+/*
+ * conn.c - the worker's WebSocket connection: receiving messages, the
+ * queue of events to send, and closing with a code.
+ *
+ * Messages are assembled from libwebsockets' fragments up to
+ * --max-message (over it: close 1009 before parsing anything).  Events
+ * are queued and written one per writeable callback, in order.  While
+ * more than OUTQ_HIGH bytes wait, the connection is "choked": the batch
+ * stops reading task output and starting tasks, so a client that does not
+ * read cannot make the worker's memory grow.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "worker.h"
+
+int
+conn_established(struct wk *k, struct lws *wsi)
+{
+	k->k_ws = true;
+	k->k_state = WS_CONNECTED;
+	claim_from_query(k, wsi);
+	return 0;
+}
+
+/* While claiming, the client is not read: its messages wait in the socket. */
+void
+conn_pause(struct wk *k, bool paused)
+{
+	if (k->k_conn && k->k_ws)
+		lws_rx_flow_control(k->k_conn, paused ? 0 : 1);
+}
+
+static int
+conn_rx_append(struct wk *k, const void *in, size_t len)
+{
+	size_t	need = k->k_rxlen + len + 1;
+	char	*p;
+
+	if (need > k->k_rxcap) {
+		size_t cap = k->k_rxcap ? k->k_rxcap : 1024;
+
+		while (cap < need)
+			cap *= 2;
+		if ((p = realloc(k->k_rx, cap)) == NULL) {
+			log_warn("realloc");
+			return -1;
+		}
+		k->k_rx = p;
+		k->k_rxcap = cap;
+	}
+	memcpy(k->k_rx + k->k_rxlen, in, len);
+	k->k_rxlen += len;
+	k->k_rx[k->k_rxlen] = '\0';
+	return 0;
+}
+
+/* Large receive buffers are not kept for the life of an idle session. */
+static void
+conn_rx_reset(struct wk *k)
+{
+	k->k_rxlen = 0;
+	if (k->k_rxcap > 64 * 1024) {
+		free(k->k_rx);
+		k->k_rx = NULL;
+		k->k_rxcap = 0;
+	}
+}
+
+int
+conn_receive(struct wk *k, struct lws *wsi, const void *in, size_t len)
+{
+	if (lws_is_first_fragment(wsi))
+		k->k_rxlen = 0;
+	if (k->k_rxlen + len > k->k_cfg->max_message) {
+		log_info("event=too-big session=%s peer=%s limit=%zu",
+		    k->k_session, k->k_peer, k->k_cfg->max_message);
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+		    (unsigned char *)"message too big", 15);
+		return -1;
+	}
+	if (conn_rx_append(k, in, len) < 0)
+		return -1;
+	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
+		return 0;
+	/* A client message is proof of life, as a pong is. */
+	lws_validity_confirmed(wsi);
+	if (lws_frame_is_binary(wsi))
+		event_error(k, "bad_message", NULL,
+		    "binary messages are not accepted: send JSON text");
+	else
+		conn_message(k, k->k_rx, k->k_rxlen);
+	conn_rx_reset(k);
+	return 0;
+}
+
+void
+conn_message(struct wk *k, const char *text, size_t len)
+{
+	if (k->k_going != GO_NONE)
+		return;
+	if (!k->k_have_id)
+		claim_first_message(k, text, len);
+	else
+		request_handle(k, text, len);
+}
+
+static void
+conn_unchoke(struct wk *k)
+{
+	if (!k->k_choked || k->k_qbytes > OUTQ_LOW)
+		return;
+	k->k_choked = false;
+	batch_resume(k);
+}
+
+int
+conn_writeable(struct wk *k, struct lws *wsi)
+{
+	struct outmsg	*m = k->k_qhead;
+	int		 n;
+
+	if (m == NULL) {
+		if (k->k_close_code) {
+			lws_close_reason(wsi, (enum lws_close_status)
+			    k->k_close_code, (unsigned char *)k->k_close_reason,
+			    strlen(k->k_close_reason));
+			return -1;
+		}
+		return 0;
+	}
+	n = lws_write(wsi, m->q_buf + LWS_PRE, m->q_len, LWS_WRITE_TEXT);
+	if (n < (int)m->q_len) {
+		log_warnx("lws_write failed session=%s", k->k_session);
+		return -1;
+	}
+	if ((k->k_qhead = m->q_next) == NULL)
+		k->k_qtail = &k->k_qhead;
+	k->k_qbytes -= m->q_len;
+	free(m);
+	if (k->k_qhead || k->k_close_code)
+		lws_callback_on_writable(wsi);
+	conn_unchoke(k);
+	return 0;
+}
+
+/* Queue the close: it goes after every event already queued. */
+void
+conn_close(struct wk *k, int code, const char *reason)
+{
+	if (k->k_conn == NULL)
+		return;
+	if (!k->k_ws) {
+		lws_set_timeout(k->k_conn, PENDING_TIMEOUT_CLOSE_SEND,
+		    LWS_TO_KILL_ASYNC);
+		return;
+	}
+	if (k->k_close_code)
+		return;
+	k->k_close_code = code;
+	k->k_close_reason = reason;
+	conn_pause(k, false);
+	lws_callback_on_writable(k->k_conn);
+}
+
+void
+conn_gone(struct wk *k)
+{
+	log_debug("event=closed session=%s peer=%s", k->k_session, k->k_peer);
+	k->k_conn = NULL;
+	outq_free(k);
+	k->k_choked = false;	/* nobody to send to; nothing to resume */
+	if (k->k_going == GO_NONE)
+		worker_go(k, GO_CLOSED);
+	else
+		worker_progress(k);
+}

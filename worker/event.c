@@ -1,0 +1,262 @@
+/*
+ * event.c - the server -> client events of wstask.v1 (SPEC 2.3), built
+ * with cJSON and queued for the connection in order.
+ *
+ * Every string that could carry a client's or a handler's bytes goes
+ * through cJSON, and anything we composed from possibly cut text is
+ * repaired to valid UTF-8 first: a text frame must be UTF-8.
+ */
+#include <sys/wait.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "log.h"
+#include "util.h"
+#include "worker.h"
+
+void
+event_push(struct wk *k, void *objv)
+{
+	cJSON		*obj = objv;
+	struct outmsg	*m;
+	char		*s;
+	size_t		 len;
+
+	if (obj == NULL) {
+		log_warnx("cannot build an event: out of memory");
+		return;
+	}
+	if (k->k_conn == NULL || !k->k_ws || k->k_close_code) {
+		cJSON_Delete(obj);
+		return;
+	}
+	s = cJSON_PrintUnformatted(obj);
+	cJSON_Delete(obj);
+	if (s == NULL) {
+		log_warnx("cannot print an event: out of memory");
+		return;
+	}
+	len = strlen(s);
+	if ((m = malloc(sizeof(*m) + LWS_PRE + len)) == NULL) {
+		log_warn("malloc");
+		free(s);
+		return;
+	}
+	memcpy(m->q_buf + LWS_PRE, s, len);
+	free(s);
+	m->q_len = len;
+	m->q_next = NULL;
+	*k->k_qtail = m;
+	k->k_qtail = &m->q_next;
+	k->k_qbytes += len;
+	lws_callback_on_writable(k->k_conn);
+	if (!k->k_choked && k->k_qbytes > OUTQ_HIGH) {
+		k->k_choked = true;
+		batch_choke(k);
+	}
+}
+
+void
+outq_free(struct wk *k)
+{
+	struct outmsg	*m, *next;
+
+	for (m = k->k_qhead; m; m = next) {
+		next = m->q_next;
+		free(m);
+	}
+	k->k_qhead = NULL;
+	k->k_qtail = &k->k_qhead;
+	k->k_qbytes = 0;
+}
+
+static cJSON *
+event_new(const char *type, const char *batch)
+{
+	cJSON	*o = cJSON_CreateObject();
+
+	if (o == NULL || !cJSON_AddStringToObject(o, "type", type) ||
+	    (batch && !cJSON_AddStringToObject(o, "batch", batch))) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+void
+event_ready(struct wk *k, bool superseded)
+{
+	cJSON	*o = event_new("ready", NULL);
+
+	if (o && (!cJSON_AddStringToObject(o, "session", k->k_session) ||
+	    !cJSON_AddBoolToObject(o, "superseded", superseded))) {
+		cJSON_Delete(o);
+		o = NULL;
+	}
+	event_push(k, o);
+}
+
+void
+event_error(struct wk *k, const char *code, const char *batch,
+    const char *fmt, ...)
+{
+	char	 msg[512], *fixed;
+	size_t	 len;
+	va_list	 ap;
+	cJSON	*o;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_info("event=error session=%s code=%s batch=%s message=\"%s\"",
+	    k->k_session, code, batch ? batch : "-", msg);
+	if ((fixed = utf8_repair(msg, strlen(msg), &len)) == NULL)
+		return;
+	o = event_new("error", NULL);
+	if (o && (!cJSON_AddStringToObject(o, "code", code) ||
+	    !cJSON_AddStringToObject(o, "message", fixed) ||
+	    (batch && !cJSON_AddStringToObject(o, "batch", batch)))) {
+		cJSON_Delete(o);
+		o = NULL;
+	}
+	free(fixed);
+	event_push(k, o);
+}
+
+void
+event_accepted(struct wk *k, const struct batch *b)
+{
+	cJSON	*o = event_new("accepted", b->b_name);
+
+	if (o && (!cJSON_AddNumberToObject(o, "tasks", (double)b->b_ntasks) ||
+	    !cJSON_AddNumberToObject(o, "limit", b->b_limit))) {
+		cJSON_Delete(o);
+		o = NULL;
+	}
+	event_push(k, o);
+}
+
+void
+event_started(struct wk *k, const struct batch *b, const struct task *t)
+{
+	cJSON	*o = event_new("started", b->b_name);
+
+	if (o && !cJSON_AddStringToObject(o, "id", t->t_id)) {
+		cJSON_Delete(o);
+		o = NULL;
+	}
+	event_push(k, o);
+}
+
+/* The last STDERR_TAIL bytes of stderr, in order, as valid UTF-8. */
+static cJSON *
+event_stderr(const struct task *t)
+{
+	char	 tail[STDERR_TAIL], *fixed;
+	size_t	 n, start, i, len;
+	cJSON	*s;
+
+	n = t->t_errtotal < STDERR_TAIL ? t->t_errtotal : STDERR_TAIL;
+	start = t->t_errtotal - n;
+	for (i = 0; i < n; i++)
+		tail[i] = t->t_errtail[(start + i) % STDERR_TAIL];
+	if ((fixed = utf8_repair(tail, n, &len)) == NULL)
+		return NULL;
+	s = cJSON_CreateString(fixed);
+	free(fixed);
+	return s;
+}
+
+static bool
+event_outcome(cJSON *o, const struct task *t, int status, int spawn_errno)
+{
+	char	err[128], sig[32];
+	bool	exited = WIFEXITED(status), ok;
+
+	ok = spawn_errno == 0 && !t->t_over && !t->t_timed_out && exited &&
+	    WEXITSTATUS(status) == 0;
+	if (spawn_errno)
+		snprintf(err, sizeof(err), "cannot start handler: %s",
+		    strerror(spawn_errno));
+	else if (t->t_over)
+		snprintf(err, sizeof(err), "output exceeded %zu bytes",
+		    t->t_batch->b_wk->k_cfg->max_output);
+	else if (t->t_timed_out)
+		snprintf(err, sizeof(err), "timed out after %u ms",
+		    t->t_timeout_ms);
+	else if (exited)
+		snprintf(err, sizeof(err), "exit status %d",
+		    WEXITSTATUS(status));
+	else
+		snprintf(err, sizeof(err), "killed by %s",
+		    signal_name(WTERMSIG(status), sig, sizeof(sig)));
+	cJSON_AddBoolToObject(o, "ok", ok);
+	if (!ok)
+		cJSON_AddStringToObject(o, "error", err);
+	if (spawn_errno == 0 && exited)
+		cJSON_AddNumberToObject(o, "exit", WEXITSTATUS(status));
+	else if (spawn_errno == 0)
+		cJSON_AddStringToObject(o, "signal",
+		    signal_name(WTERMSIG(status), sig, sizeof(sig)));
+	return ok;
+}
+
+/* Sends t's result; returns whether it succeeded. */
+bool
+event_result(struct wk *k, const struct batch *b, const struct task *t,
+    int status, int spawn_errno)
+{
+	cJSON	*o = event_new("result", b->b_name), *v;
+	bool	 ok;
+
+	if (o == NULL || !cJSON_AddStringToObject(o, "id", t->t_id)) {
+		cJSON_Delete(o);
+		event_push(k, NULL);
+		return false;
+	}
+	ok = event_outcome(o, t, status, spawn_errno);
+	if ((v = value_from_output(t->t_buf, t->t_len)) != NULL)
+		cJSON_AddItemToObject(o, "value", v);
+	cJSON_AddNumberToObject(o, "ms",
+	    (double)((now_usec() - t->t_start) / 1000));
+	if (!ok && (v = event_stderr(t)) != NULL)
+		cJSON_AddItemToObject(o, "stderr", v);
+	event_push(k, o);
+	return ok;
+}
+
+void
+event_done(struct wk *k, const struct batch *b)
+{
+	cJSON	*o = event_new("done", b->b_name);
+
+	if (o && (!cJSON_AddNumberToObject(o, "ok", (double)b->b_ok) ||
+	    !cJSON_AddNumberToObject(o, "failed", (double)b->b_failed) ||
+	    !cJSON_AddNumberToObject(o, "ms",
+	    (double)((now_usec() - b->b_start) / 1000)))) {
+		cJSON_Delete(o);
+		o = NULL;
+	}
+	event_push(k, o);
+}
+
+void
+event_cancelled(struct wk *k, const struct batch *b)
+{
+	cJSON	*o = event_new("cancelled", b->b_name);
+
+	if (o && (!cJSON_AddStringToObject(o, "reason", b->b_reason) ||
+	    !cJSON_AddNumberToObject(o, "finished", (double)b->b_finished) ||
+	    !cJSON_AddNumberToObject(o, "started", (double)b->b_started) ||
+	    !cJSON_AddNumberToObject(o, "cancelled",
+	    (double)(b->b_ntasks - b->b_finished)))) {
+		cJSON_Delete(o);
+		o = NULL;
+	}
+	event_push(k, o);
+}

@@ -1,0 +1,232 @@
+/*
+ * http.c - the worker's HTTP side: static files, /healthz, /handlers and
+ * the admission checks of a WebSocket upgrade (path and origin).
+ *
+ * Static files are libwebsockets' own file mount of --www; /healthz and
+ * /handlers are callback mounts answered here.  The origin check runs in
+ * LWS_CALLBACK_HTTP_CONFIRM_UPGRADE, so a foreign page is refused with 403
+ * before any WebSocket exists: a daemon that runs programs must not be
+ * reachable from any web page a user happens to visit.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+
+#include "log.h"
+#include "origin.h"
+#include "worker.h"
+
+#define HDR_MAX	512
+
+const struct lws_http_mount *
+http_mounts(const struct config *cfg, struct lws_http_mount *m, size_t n)
+{
+	static const char *const dynamic[] = { "/healthz", "/handlers" };
+	size_t	i, used = 0;
+
+	memset(m, 0, n * sizeof(*m));
+	for (i = 0; i < 2 && used < n; i++, used++) {
+		m[used].mountpoint = dynamic[i];
+		m[used].mountpoint_len = (unsigned char)strlen(dynamic[i]);
+		m[used].origin = "wstask.v1";
+		m[used].origin_protocol = LWSMPRO_CALLBACK;
+	}
+	if (cfg->www_dir && used < n) {
+		m[used].mountpoint = "/";
+		m[used].mountpoint_len = 1;
+		m[used].origin = cfg->www_dir;
+		m[used].def = "index.html";
+		m[used].origin_protocol = LWSMPRO_FILE;
+		used++;
+	}
+	for (i = 0; i + 1 < used; i++)
+		m[i].mount_next = &m[i + 1];
+	return used ? m : NULL;
+}
+
+/* Headers now; the body (owned by k->k_http) in http_writeable(). */
+static int
+http_respond(struct wk *k, struct lws *wsi, unsigned status,
+    const char *ctype, const char *body, size_t len)
+{
+	unsigned char	 hdr[LWS_PRE + HDR_MAX], *start = hdr + LWS_PRE;
+	unsigned char	*p = start, *end = hdr + sizeof(hdr) - 1;
+
+	free(k->k_http);
+	if ((k->k_http = malloc(LWS_PRE + len + 1)) == NULL) {
+		log_warn("malloc");
+		return -1;
+	}
+	memcpy(k->k_http + LWS_PRE, body, len);
+	k->k_httplen = len;
+	if (lws_add_http_common_headers(wsi, status, ctype, len, &p, end) ||
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+	    (const unsigned char *)"no-store", 8, &p, end) ||
+	    lws_finalize_write_http_header(wsi, start, &p, end))
+		return -1;
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
+int
+http_writeable(struct wk *k, struct lws *wsi)
+{
+	if (k->k_http == NULL)
+		return 0;
+	if (lws_write(wsi, k->k_http + LWS_PRE, k->k_httplen,
+	    LWS_WRITE_HTTP_FINAL) < (int)k->k_httplen)
+		return -1;
+	free(k->k_http);
+	k->k_http = NULL;
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static bool
+http_handler_usable(int dirfd, const char *name)
+{
+	struct stat	st;
+
+	if (!handler_name_ok(name, strlen(name)))
+		return false;
+	if (fstatat(dirfd, name, &st, 0) < 0 || !S_ISREG(st.st_mode))
+		return false;
+	return faccessat(dirfd, name, X_OK, AT_EACCESS) == 0;
+}
+
+static int
+http_strcmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The sorted names of the usable handlers, as a JSON array. */
+static char *
+http_handlers_json(struct wk *k)
+{
+	struct dirent	 *de;
+	cJSON		 *arr;
+	char		**names = NULL, *json = NULL;
+	size_t		  n = 0, i;
+	DIR		 *d;
+	int		  fd;
+
+	if ((fd = openat(k->k_tasks_fd, ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) < 0 || (d = fdopendir(fd)) == NULL) {
+		log_warn("open %s", k->k_cfg->tasks_dir);
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	while ((de = readdir(d)) != NULL) {
+		char **nn;
+
+		if (!http_handler_usable(dirfd(d), de->d_name))
+			continue;
+		if ((nn = reallocarray(names, n + 1, sizeof(*nn))) == NULL)
+			break;
+		names = nn;
+		if ((names[n] = strdup(de->d_name)) == NULL)
+			break;
+		n++;
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), http_strcmp);
+	if ((arr = cJSON_CreateArray()) != NULL) {
+		for (i = 0; i < n; i++)
+			cJSON_AddItemToArray(arr, cJSON_CreateString(names[i]));
+		json = cJSON_PrintUnformatted(arr);
+		cJSON_Delete(arr);
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return json;
+}
+
+static int
+http_uri(struct lws *wsi, char *buf, size_t len)
+{
+	if (lws_hdr_copy(wsi, buf, (int)len, WSI_TOKEN_GET_URI) > 0)
+		return 0;
+	buf[0] = '\0';
+	return -1;
+}
+
+int
+http_request(struct wk *k, struct lws *wsi)
+{
+	char	 uri[256], *json;
+	int	 rc;
+
+	if (http_uri(wsi, uri, sizeof(uri)) < 0)
+		return http_respond(k, wsi, HTTP_STATUS_METHOD_NOT_ALLOWED,
+		    "text/plain", "method not allowed\n", 19);
+	if (!strcmp(uri, "/healthz"))
+		return http_respond(k, wsi, HTTP_STATUS_OK, "text/plain",
+		    "ok\n", 3);
+	if (!strcmp(uri, "/handlers")) {
+		if ((json = http_handlers_json(k)) == NULL)
+			return http_respond(k, wsi,
+			    HTTP_STATUS_INTERNAL_SERVER_ERROR, "text/plain",
+			    "cannot list handlers\n", 21);
+		rc = http_respond(k, wsi, HTTP_STATUS_OK, "application/json",
+		    json, strlen(json));
+		free(json);
+		return rc;
+	}
+	return http_respond(k, wsi, HTTP_STATUS_NOT_FOUND, "text/plain",
+	    "not found\n", 10);
+}
+
+static bool
+http_origin_ok(struct wk *k, struct lws *wsi, char *why, size_t len)
+{
+	const struct config	*cfg = k->k_cfg;
+	struct origin		 o;
+	char			 hdr[ORIGIN_HOST_MAX + 32];
+	size_t			 i;
+
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) <= 0 || cfg->origin_any)
+		return true;
+	if (lws_hdr_copy(wsi, hdr, sizeof(hdr), WSI_TOKEN_ORIGIN) < 0 ||
+	    origin_parse(hdr, &o) < 0) {
+		snprintf(why, len, "unparsable origin");
+		return false;
+	}
+	for (i = 0; i < cfg->norigins; i++)
+		if (origin_equal(&o, &cfg->origins[i]))
+			return true;
+	if (lws_hdr_copy(wsi, hdr, sizeof(hdr), WSI_TOKEN_HOST) > 0 &&
+	    origin_matches_host(&o, hdr))
+		return true;
+	snprintf(why, len, "origin %s://%s:%u matches neither Host nor --origin",
+	    o.scheme, o.host, o.port);
+	return false;
+}
+
+/* 0 lets the upgrade go on; 1 after a refusal has been written. */
+int
+http_confirm_upgrade(struct wk *k, struct lws *wsi)
+{
+	char	uri[256], why[ORIGIN_HOST_MAX + 64];
+
+	if (http_uri(wsi, uri, sizeof(uri)) < 0 ||
+	    strcmp(uri, k->k_cfg->ws_path)) {
+		log_info("event=refuse peer=%s status=404 uri=%s", k->k_peer, uri);
+		lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
+		return 1;
+	}
+	if (!http_origin_ok(k, wsi, why, sizeof(why))) {
+		log_info("event=refuse peer=%s status=403 %s", k->k_peer, why);
+		lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,348 @@
+/*
+ * main.c - the worker role: from fork to exit 0.
+ *
+ * Right after fork the worker moves its control socket to CTL_FD, closes
+ * everything else it inherited, leaves the supervisor's session and
+ * signal state, becomes a child subreaper (so a handler's orphans come
+ * back to it), and creates its own libwebsockets context.  Every event it
+ * waits for (the connection, the control socket, a signalfd for SIGCHLD
+ * and SIGTERM, task pipes, timers) is in that one loop: no threads, no
+ * polling.
+ *
+ * It exits 0 only after every child is reaped (worker_progress), so exit
+ * status 0 tells the supervisor "nothing of mine is left".
+ */
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "role.h"
+#include "util.h"
+#include "worker.h"
+
+#define RX_BUFFER	8192
+
+static int worker_callback(struct lws *, enum lws_callback_reasons, void *,
+    void *, size_t);
+
+static const struct lws_protocols worker_protocols[] = {
+	{ "wstask.v1", worker_callback, 0, RX_BUFFER, 0, NULL, 0 },
+	{ "wstask-fd", worker_callback, 0, 0, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+static void
+worker_detach(int ctl)
+{
+	if (ctl != CTL_FD) {
+		if (dup3(ctl, CTL_FD, O_CLOEXEC) < 0)
+			fatal("dup3 control socket");
+		close(ctl);
+	}
+	closefrom(CTL_FD + 1);
+	if (setsid() < 0)
+		log_warn("setsid");
+	if (signal_reset_all() < 0)
+		fatal("sigprocmask");
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		fatal("prctl PR_SET_CHILD_SUBREAPER");
+	if (fd_set_nonblock(CTL_FD) < 0)
+		fatal("fcntl control socket");
+	log_set_role("worker");
+	setproctitle("worker (spare)");
+}
+
+static int
+worker_signalfd(void)
+{
+	sigset_t	set;
+	int		fd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		fatal("sigprocmask");
+	if ((fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
+		fatal("signalfd");
+	return fd;
+}
+
+/* Handlers get an empty mask and default dispositions whatever ours are. */
+static void
+worker_spawnattr(struct wk *k)
+{
+	sigset_t	none, all;
+
+	sigemptyset(&none);
+	sigfillset(&all);
+	if (posix_spawnattr_init(&k->k_spawnattr) != 0 ||
+	    posix_spawnattr_setflags(&k->k_spawnattr, POSIX_SPAWN_SETPGROUP |
+	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF) != 0 ||
+	    posix_spawnattr_setpgroup(&k->k_spawnattr, 0) != 0 ||
+	    posix_spawnattr_setsigmask(&k->k_spawnattr, &none) != 0 ||
+	    posix_spawnattr_setsigdefault(&k->k_spawnattr, &all) != 0)
+		fatalx("posix_spawnattr setup failed");
+}
+
+static struct lws *
+worker_adopt_fd(struct wk *k, int fd)
+{
+	lws_sock_file_fd_type	u;
+	struct lws		*wsi;
+
+	u.filefd = (lws_filefd_type)(intptr_t)fd;
+	wsi = lws_adopt_descriptor_vhost(k->k_vh, LWS_ADOPT_RAW_FILE_DESC, u,
+	    "wstask-fd", NULL);
+	if (wsi == NULL)
+		fatalx("cannot adopt fd %d into the event loop", fd);
+	return wsi;
+}
+
+static void
+worker_context(struct wk *k)
+{
+	const struct config		*cfg = k->k_cfg;
+	struct lws_context_creation_info info;
+	static struct lws_http_mount	 mounts[3];
+	int				 lvl = LLL_ERR | LLL_WARN;
+
+	if (log_verbosity() >= LOG_LVL_TRACE)
+		lvl |= LLL_NOTICE;
+	lws_set_log_level(lvl, log_lws_line);
+	k->k_retry.secs_since_valid_ping = (uint16_t)cfg->ping_interval;
+	k->k_retry.secs_since_valid_hangup = (uint16_t)cfg->ping_timeout;
+	memset(&info, 0, sizeof(info));
+	info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
+	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
+	    LWS_SERVER_OPTION_VALIDATE_UTF8 |
+	    LWS_SERVER_OPTION_SKIP_SERVER_CANONICAL_NAME;
+	info.protocols = worker_protocols;
+	info.user = k;
+	info.fd_limit_per_thread = 16 + 3 * cfg->limit;
+	info.max_http_header_pool = 1;
+	info.retry_and_idle_policy = &k->k_retry;
+	info.mounts = http_mounts(cfg, mounts, 3);
+	info.vhost_name = "wstaskd";
+	info.keepalive_timeout = 5;
+	if ((k->k_ctx = lws_create_context(&info)) == NULL)
+		fatalx("lws_create_context failed");
+	if ((k->k_vh = lws_create_vhost(k->k_ctx, &info)) == NULL)
+		fatalx("lws_create_vhost failed");
+}
+
+static void
+worker_init(struct wk *k, const struct config *cfg)
+{
+	memset(k, 0, sizeof(*k));
+	k->k_cfg = cfg;
+	k->k_qtail = &k->k_qhead;
+	k->k_state = WS_SPARE;
+	RB_INIT(&k->k_names);
+	k->k_sigfd = worker_signalfd();
+	if ((k->k_nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
+		fatal("open /dev/null");
+	k->k_tasks_fd = open(cfg->tasks_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (k->k_tasks_fd < 0)
+		fatal("open %s", cfg->tasks_dir);
+	worker_spawnattr(k);
+	worker_context(k);
+	k->k_ctl_wsi = worker_adopt_fd(k, CTL_FD);
+	k->k_sig_wsi = worker_adopt_fd(k, k->k_sigfd);
+}
+
+/* Before the context goes: batches still refer to its timers and pipes. */
+static void
+worker_free_batches(struct wk *k)
+{
+	lws_sul_cancel(&k->k_sul_close);
+	lws_sul_cancel(&k->k_sul_grace);
+	if (k->k_next)
+		batch_free(k->k_next);
+	if (k->k_cur)
+		batch_free(k->k_cur);
+	k->k_next = k->k_cur = NULL;
+}
+
+static void
+worker_free(struct wk *k)
+{
+	batch_names_free(k);
+	outq_free(k);
+	free(k->k_rx);
+	free(k->k_held);
+	free(k->k_http);
+	posix_spawnattr_destroy(&k->k_spawnattr);
+	close(k->k_nullfd);
+	close(k->k_tasks_fd);
+}
+
+noreturn void
+worker_main(const struct config *cfg, int ctl)
+{
+	struct wk	k;
+
+	worker_detach(ctl);
+	worker_init(&k, cfg);
+	while (!k.k_quit)
+		if (lws_service(k.k_ctx, 0) < 0)
+			break;
+	worker_free_batches(&k);
+	lws_context_destroy(k.k_ctx);	/* closes the adopted fds */
+	worker_free(&k);
+	exit(0);
+}
+
+static void
+worker_close_timeout(lws_sorted_usec_list_t *sul)
+{
+	struct wk *k = lws_container_of(sul, struct wk, k_sul_close);
+
+	log_debug("event=close-timeout session=%s", k->k_session);
+	k->k_quit = true;
+}
+
+/*
+ * Every child is gone: say goodbye on the connection with the reason's
+ * close code and leave once it is closed (or CLOSE_WAIT_USEC passed).
+ */
+static void
+worker_finish(struct wk *k)
+{
+	if (k->k_finishing)
+		return;
+	k->k_finishing = true;
+	if (k->k_conn == NULL) {
+		k->k_quit = true;
+		lws_cancel_service(k->k_ctx);
+		return;
+	}
+	lws_sul_schedule(k->k_ctx, 0, &k->k_sul_close, worker_close_timeout,
+	    CLOSE_WAIT_USEC);
+	if (k->k_going == GO_SUPERSEDED)
+		conn_close(k, 4001, "superseded");
+	else
+		conn_close(k, LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down");
+}
+
+/*
+ * Called after anything that can end a batch or a child: settles a
+ * finished cancel (which may start the next batch) and, when leaving,
+ * finishes once nothing is left.
+ */
+void
+worker_progress(struct wk *k)
+{
+	if (!batch_settle(k))
+		return;
+	if (k->k_going == GO_NONE || reap_children_left(k))
+		return;
+	if (k->k_going == GO_CLOSED && k->k_conn == NULL) {
+		k->k_quit = true;
+		lws_cancel_service(k->k_ctx);
+		return;
+	}
+	worker_finish(k);
+}
+
+/* Begin leaving: cancel what runs, then worker_progress() finishes. */
+void
+worker_go(struct wk *k, enum going why)
+{
+	static const char *const reason[] = {
+		[GO_CLOSED] = "closed", [GO_SUPERSEDED] = "superseded",
+		[GO_SHUTDOWN] = "shutdown"
+	};
+
+	if (k->k_going != GO_NONE)
+		return;
+	k->k_going = why;
+	k->k_state = WS_GOING;
+	log_debug("event=going session=%s reason=%s", k->k_session,
+	    reason[why]);
+	if (k->k_conn)
+		conn_pause(k, false);	/* the close handshake needs reading */
+	if (k->k_next) {
+		k->k_next->b_reason = reason[why];
+		event_cancelled(k, k->k_next);
+		batch_free(k->k_next);
+		k->k_next = NULL;
+	}
+	if (k->k_cur)
+		batch_cancel(k, k->k_cur, reason[why]);
+	worker_progress(k);
+}
+
+static int
+worker_raw_rx(struct wk *k, struct lws *wsi)
+{
+	struct task	*t;
+
+	if (wsi == k->k_ctl_wsi)
+		return claim_control(k);
+	if (wsi == k->k_sig_wsi) {
+		reap_signals(k);
+		return 0;
+	}
+	/* A pipe at EOF (or past --max-output) is closed by returning -1. */
+	if ((t = lws_get_opaque_user_data(wsi)) != NULL)
+		return task_read(k, t, wsi) ? -1 : 0;
+	return 0;
+}
+
+static void
+worker_raw_closed(struct wk *k, struct lws *wsi)
+{
+	struct task	*t = lws_get_opaque_user_data(wsi);
+
+	if (wsi == k->k_ctl_wsi)
+		k->k_ctl_wsi = NULL;
+	else if (wsi == k->k_sig_wsi)
+		k->k_sig_wsi = NULL;
+	else if (t && t->t_out == wsi)
+		t->t_out = NULL;
+	else if (t && t->t_err == wsi)
+		t->t_err = NULL;
+}
+
+static int
+worker_callback(struct lws *wsi, enum lws_callback_reasons reason,
+    void *user, void *in, size_t len)
+{
+	struct wk	*k = lws_context_user(lws_get_context(wsi));
+
+	switch (reason) {
+	case LWS_CALLBACK_HTTP:
+		return http_request(k, wsi);
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		return http_writeable(k, wsi);
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		return http_confirm_upgrade(k, wsi);
+	case LWS_CALLBACK_ESTABLISHED:
+		return conn_established(k, wsi);
+	case LWS_CALLBACK_RECEIVE:
+		return conn_receive(k, wsi, in, len);
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return conn_writeable(k, wsi);
+	case LWS_CALLBACK_RAW_RX_FILE:
+		return worker_raw_rx(k, wsi);
+	case LWS_CALLBACK_RAW_CLOSE_FILE:
+		worker_raw_closed(k, wsi);
+		return 0;
+	case LWS_CALLBACK_WSI_DESTROY:
+		if (wsi == k->k_conn && !k->k_quit)
+			conn_gone(k);
+		return 0;
+	default:
+		break;
+	}
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}

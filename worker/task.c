@@ -1,0 +1,362 @@
+/*
+ * task.c - one handler process: spawn, signal, and read its output.
+ *
+ * Handlers are started with posix_spawn (glibc's is clone(CLONE_VFORK):
+ * the cheapest correct start) with every guarantee of SPEC 3 in the
+ * attributes: own process group, empty signal mask, default dispositions,
+ * cwd --tasks, a clean environment, stdin the args (a memfd) or
+ * /dev/null, stdout and stderr pipes, and no other fd.  No shell is ever
+ * involved: the path is --tasks/NAME and argv is [NAME].
+ *
+ * The pipes' read ends are adopted into the worker's libwebsockets loop.
+ * stdout is kept up to --max-output (one byte more kills the task),
+ * stderr as a ring of its last STDERR_TAIL bytes.
+ */
+#include <sys/mman.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+#include "worker.h"
+
+#define READ_BUDGET	(64 * 1024)	/* per wakeup, so no pipe hogs */
+#define DRAIN_ERR_MAX	(1024 * 1024)	/* stderr read after exit, at most */
+#define ENV_MAX		8
+
+enum { RD_AGAIN = 0, RD_MORE, RD_CLOSE };
+
+static int
+task_stdin(struct wk *k, const struct task *t)
+{
+	size_t	len, off = 0;
+	ssize_t	n;
+	int	fd;
+
+	if (t->t_args == NULL)
+		return k->k_nullfd;
+	if ((fd = memfd_create("wstask-args", MFD_CLOEXEC)) < 0) {
+		log_warn("memfd_create");
+		return -1;
+	}
+	len = strlen(t->t_args);
+	while (off < len) {
+		if ((n = write(fd, t->t_args + off, len - off)) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_warn("write args");
+			close(fd);
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		log_warn("lseek args");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static struct lws *
+task_adopt(struct wk *k, struct task *t, int fd)
+{
+	lws_sock_file_fd_type	 u;
+	struct lws		*wsi;
+
+	if (fd_set_nonblock(fd) < 0)
+		log_warn("fcntl O_NONBLOCK");
+	u.filefd = (lws_filefd_type)(intptr_t)fd;
+	wsi = lws_adopt_descriptor_vhost(k->k_vh, LWS_ADOPT_RAW_FILE_DESC, u,
+	    "wstask-fd", NULL);
+	if (wsi == NULL) {
+		log_warnx("cannot adopt a pipe of %s", t->t_name);
+		return NULL;	/* lws closed it: the task sees EPIPE */
+	}
+	lws_set_opaque_user_data(wsi, t);
+	return wsi;
+}
+
+static int
+task_file_actions(struct wk *k, posix_spawn_file_actions_t *fa, int in,
+    int out, int err)
+{
+	if (posix_spawn_file_actions_init(fa) != 0)
+		return -1;
+	if (posix_spawn_file_actions_adddup2(fa, in, 0) != 0 ||
+	    posix_spawn_file_actions_adddup2(fa, out, 1) != 0 ||
+	    posix_spawn_file_actions_adddup2(fa, err, 2) != 0 ||
+	    posix_spawn_file_actions_addchdir_np(fa, k->k_cfg->tasks_dir) != 0 ||
+	    posix_spawn_file_actions_addclosefrom_np(fa, 3) != 0) {
+		posix_spawn_file_actions_destroy(fa);
+		return -1;
+	}
+	return 0;
+}
+
+/* Spawns t; -1 with errno set when it could not be started. */
+int
+task_spawn(struct wk *k, struct task *t)
+{
+	const struct config		*cfg = k->k_cfg;
+	const struct batch		*b = t->t_batch;
+	posix_spawn_file_actions_t	 fa;
+	char				 path[4096], e_ses[16 + SESSION_ID_MAX],
+					 e_batch[16 + BATCH_NAME_MAX],
+					 e_id[16 + TASK_ID_MAX],
+					 e_task[16 + TASK_NAME_MAX];
+	char				*argv[2], *envp[ENV_MAX + cfg->npass_env];
+	size_t				 ne = 0, i;
+	int				 in, out[2], err[2], rc, saved;
+
+	snprintf(path, sizeof(path), "%s/%s", cfg->tasks_dir, t->t_name);
+	snprintf(e_ses, sizeof(e_ses), "WSTASK_SESSION=%s", k->k_session);
+	snprintf(e_batch, sizeof(e_batch), "WSTASK_BATCH=%s", b->b_name);
+	snprintf(e_id, sizeof(e_id), "WSTASK_TASK_ID=%s", t->t_id);
+	snprintf(e_task, sizeof(e_task), "WSTASK_TASK=%s", t->t_name);
+	if (!cfg->pass_path)
+		envp[ne++] = "PATH=/usr/local/bin:/usr/bin:/bin";
+	envp[ne++] = e_ses;
+	envp[ne++] = e_batch;
+	envp[ne++] = e_id;
+	envp[ne++] = e_task;
+	for (i = 0; i < cfg->npass_env; i++)
+		envp[ne++] = cfg->pass_env[i];
+	envp[ne] = NULL;
+	argv[0] = t->t_name;
+	argv[1] = NULL;
+
+	if ((in = task_stdin(k, t)) < 0)
+		return -1;
+	if (pipe2(out, O_CLOEXEC) < 0 || (pipe2(err, O_CLOEXEC) < 0 &&
+	    (close(out[0]), close(out[1]), 1))) {
+		saved = errno;
+		log_warn("pipe2");
+		if (in != k->k_nullfd)
+			close(in);
+		errno = saved;
+		return -1;
+	}
+	rc = task_file_actions(k, &fa, in, out[1], err[1]);
+	if (rc == 0) {
+		rc = posix_spawn(&t->t_pid, path, &fa, &k->k_spawnattr, argv,
+		    envp);
+		posix_spawn_file_actions_destroy(&fa);
+	} else
+		rc = ENOMEM;
+	if (in != k->k_nullfd)
+		close(in);
+	close(out[1]);
+	close(err[1]);
+	if (rc != 0) {
+		close(out[0]);
+		close(err[0]);
+		errno = rc;
+		return -1;
+	}
+	t->t_out = task_adopt(k, t, out[0]);
+	t->t_err = task_adopt(k, t, err[0]);
+	log_debug("event=spawn session=%s batch=%s id=%s handler=%s pid=%ld",
+	    k->k_session, b->b_name, t->t_id, t->t_name, (long)t->t_pid);
+	return 0;
+}
+
+/*
+ * Signals a running task's process group.  The leader is unreaped while
+ * the task runs, so its pid, which is the group's id, cannot have been
+ * reused.  A leader that left its own group is signalled by pid as well.
+ */
+void
+task_signal(struct task *t, int sig)
+{
+	if (t->t_state != T_RUNNING || (sig == SIGKILL && t->t_killed))
+		return;
+	if (sig == SIGKILL)
+		t->t_killed = true;
+	if (kill(-t->t_pid, sig) < 0 && errno != ESRCH)
+		log_warn("kill -%ld", (long)t->t_pid);
+	if (getpgid(t->t_pid) != t->t_pid && kill(t->t_pid, sig) < 0 &&
+	    errno != ESRCH)
+		log_warn("kill %ld", (long)t->t_pid);
+}
+
+static int
+task_grow(struct task *t, size_t max)
+{
+	size_t	cap = t->t_cap ? t->t_cap * 2 : 1024;
+	char	*p;
+
+	if (cap > max)
+		cap = max;
+	if ((p = realloc(t->t_buf, cap + 1)) == NULL) {
+		log_warn("realloc");
+		return -1;
+	}
+	t->t_buf = p;
+	t->t_cap = cap;
+	return 0;
+}
+
+/* Reads stdout until EAGAIN, EOF, the budget, or --max-output is passed. */
+static int
+task_read_out(struct wk *k, struct task *t, int fd, size_t budget)
+{
+	size_t	max = k->k_cfg->max_output, got = 0;
+	char	probe[1];
+	ssize_t	n;
+
+	while (got < budget) {
+		if (t->t_len == t->t_cap && t->t_cap < max &&
+		    task_grow(t, max) < 0)
+			return RD_CLOSE;
+		if (t->t_len == max)
+			n = read(fd, probe, 1);
+		else
+			n = read(fd, t->t_buf + t->t_len, t->t_cap - t->t_len);
+		if (n == 0)
+			return RD_CLOSE;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return RD_AGAIN;
+			log_warn("read stdout of %s", t->t_name);
+			return RD_CLOSE;
+		}
+		if (t->t_len == max) {
+			t->t_over = true;
+			log_info("event=output-exceeded session=%s batch=%s "
+			    "id=%s max=%zu", k->k_session, t->t_batch->b_name,
+			    t->t_id, max);
+			task_signal(t, SIGKILL);
+			return RD_CLOSE;
+		}
+		t->t_len += (size_t)n;
+		got += (size_t)n;
+	}
+	return RD_MORE;
+}
+
+static void
+task_err_append(struct task *t, const char *buf, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		t->t_errtail[(t->t_errtotal + i) % STDERR_TAIL] = buf[i];
+	t->t_errtotal += n;
+}
+
+static int
+task_read_err(struct task *t, int fd, size_t budget)
+{
+	char	buf[4096];
+	size_t	got = 0;
+	ssize_t	n;
+
+	while (got < budget) {
+		if ((n = read(fd, buf, sizeof(buf))) == 0)
+			return RD_CLOSE;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return RD_AGAIN;
+			log_warn("read stderr of %s", t->t_name);
+			return RD_CLOSE;
+		}
+		task_err_append(t, buf, (size_t)n);
+		got += (size_t)n;
+	}
+	return RD_MORE;
+}
+
+/* From the pipe's readable callback; nonzero: close this pipe. */
+int
+task_read(struct wk *k, struct task *t, struct lws *wsi)
+{
+	int	fd = lws_get_socket_fd(wsi), rc;
+
+	if (t->t_state != T_RUNNING)
+		return 1;
+	if (wsi == t->t_out)
+		rc = task_read_out(k, t, fd, READ_BUDGET);
+	else
+		rc = task_read_err(t, fd, READ_BUDGET);
+	if (rc != RD_CLOSE)
+		return 0;
+	lws_set_opaque_user_data(wsi, NULL);
+	if (wsi == t->t_out)
+		t->t_out = NULL;
+	else
+		t->t_err = NULL;
+	return 1;
+}
+
+/* Closing a pipe that is not the wsi being serviced must be deferred. */
+static void
+task_detach(struct lws **wsip)
+{
+	if (*wsip == NULL)
+		return;
+	lws_set_opaque_user_data(*wsip, NULL);
+	lws_set_timeout(*wsip, PENDING_TIMEOUT_KILLED_BY_PARENT,
+	    LWS_TO_KILL_ASYNC);
+	*wsip = NULL;
+}
+
+/*
+ * The leader has exited and its group was killed: what is left in the
+ * pipes is the rest of its output.  A descendant that escaped the group
+ * may keep a pipe open; it is not waited for.
+ */
+void
+task_drain(struct wk *k, struct task *t)
+{
+	if (t->t_out) {
+		while (task_read_out(k, t, lws_get_socket_fd(t->t_out),
+		    SIZE_MAX) == RD_MORE)
+			;
+		task_detach(&t->t_out);
+	}
+	if (t->t_err) {
+		task_read_err(t, lws_get_socket_fd(t->t_err), DRAIN_ERR_MAX);
+		task_detach(&t->t_err);
+	}
+}
+
+void
+task_pause_pipes(struct task *t, bool paused)
+{
+	if (t->t_out)
+		lws_rx_flow_control(t->t_out, paused ? 0 : 1);
+	if (t->t_err)
+		lws_rx_flow_control(t->t_err, paused ? 0 : 1);
+}
+
+/* The result is sent: its output is not needed any more. */
+void
+task_release(struct task *t)
+{
+	free(t->t_buf);
+	t->t_buf = NULL;
+	t->t_len = t->t_cap = 0;
+}
+
+void
+task_free(struct task *t)
+{
+	lws_sul_cancel(&t->t_sul);
+	task_detach(&t->t_out);
+	task_detach(&t->t_err);
+	task_release(t);
+	free(t->t_id);
+	free(t->t_name);
+	free(t->t_args);
+}

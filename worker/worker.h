@@ -1,0 +1,215 @@
+/*
+ * worker.h - the worker role: one connection, one session, its batches.
+ *
+ * All of a worker's mutable state is the one struct wk, which lives on
+ * worker_main()'s stack and reaches the libwebsockets callbacks as the
+ * context's user pointer.  Members carry a prefix: k_ worker, b_ batch,
+ * t_ task, q_ queued message.
+ *
+ * Life of a worker: spare (no connection) -> connected (HTTP, then maybe
+ * WebSocket) -> claiming (session id sent to the supervisor, client
+ * reading paused) -> granted (batches run) -> going (cancel, kill and reap
+ * every child, close with the reason's code, exit 0).
+ */
+#ifndef WSTASKD_WORKER_H
+#define WSTASKD_WORKER_H
+
+#include <sys/queue.h>
+#include <sys/tree.h>
+#include <sys/types.h>
+
+#include <spawn.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <libwebsockets.h>
+
+#include "config.h"
+#include "msg.h"
+#include "session_id.h"
+
+#define OUTQ_HIGH	(256 * 1024)	/* queued bytes: stop reading tasks */
+#define OUTQ_LOW	(64 * 1024)	/* ... and resume below this */
+#define CLOSE_WAIT_USEC	1000000		/* longest wait for a close ack */
+
+struct wk;
+struct batch;
+
+enum task_state { T_QUEUED = 0, T_RUNNING, T_DONE };
+
+struct task {
+	char			*t_id;
+	char			*t_name;	/* handler */
+	char			*t_args;	/* JSON text, NULL: none */
+	unsigned		 t_timeout_ms;	/* effective, 0 none */
+	enum task_state		 t_state;
+	pid_t			 t_pid;		/* also its process group */
+	struct lws		*t_out;		/* adopted stdout read end */
+	struct lws		*t_err;		/* adopted stderr read end */
+	char			*t_buf;		/* stdout */
+	size_t			 t_len, t_cap;
+	char			 t_errtail[STDERR_TAIL];
+	size_t			 t_errtotal;	/* bytes of stderr seen */
+	bool			 t_over;	/* output exceeded */
+	bool			 t_timed_out;
+	bool			 t_killed;	/* SIGKILL already sent */
+	int64_t			 t_start;	/* usec */
+	struct batch		*t_batch;
+	lws_sorted_usec_list_t	 t_sul;		/* timeout, then grace */
+	TAILQ_ENTRY(task)	 t_entry;	/* running list */
+};
+
+struct batch {
+	struct wk		*b_wk;
+	char			*b_name;
+	unsigned		 b_limit;
+	struct task		*b_tasks;
+	size_t			 b_ntasks;
+	size_t			 b_next;	/* next task to start */
+	size_t			 b_running, b_started, b_finished;
+	size_t			 b_ok, b_failed;
+	bool			 b_cancelling;
+	const char		*b_reason;	/* why it was cancelled */
+	int64_t			 b_start;
+	TAILQ_HEAD(, task)	 b_run;
+};
+
+struct outmsg {
+	struct outmsg		*q_next;
+	size_t			 q_len;
+	unsigned char		 q_buf[];	/* LWS_PRE + q_len */
+};
+
+struct name {
+	RB_ENTRY(name)		 n_node;
+	char			 n_text[];
+};
+RB_HEAD(name_tree, name);
+RB_PROTOTYPE(name_tree, name, n_node, name_cmp)
+
+enum going { GO_NONE = 0, GO_CLOSED, GO_SUPERSEDED, GO_SHUTDOWN };
+
+struct wk {
+	const struct config	*k_cfg;
+	struct lws_context	*k_ctx;
+	struct lws_vhost	*k_vh;
+	struct lws		*k_conn;	/* the connection, NULL once gone */
+	struct lws		*k_ctl_wsi;
+	struct lws		*k_sig_wsi;
+	int			 k_sigfd;
+	int			 k_nullfd;	/* stdin of tasks without args */
+	int			 k_tasks_fd;	/* O_PATH of --tasks */
+	posix_spawnattr_t	 k_spawnattr;
+	lws_retry_bo_t		 k_retry;	/* ping policy */
+	enum wstate		 k_state;
+	bool			 k_ws;		/* upgraded to WebSocket */
+	bool			 k_have_id;
+	char			 k_peer[64];
+	char			 k_session[SESSION_ID_MAX + 1];
+
+	/* receiving */
+	char			*k_rx;
+	size_t			 k_rxlen, k_rxcap;
+	char			*k_held;	/* message waiting for the grant */
+	size_t			 k_heldlen;
+
+	/* sending */
+	struct outmsg		*k_qhead, **k_qtail;
+	size_t			 k_qbytes;
+	bool			 k_choked;
+	int			 k_close_code;	/* close once the queue is sent */
+	const char		*k_close_reason;
+	unsigned char		*k_http;	/* LWS_PRE + body to send */
+	size_t			 k_httplen;
+
+	/* batches */
+	struct batch		*k_cur;		/* running or cancelling */
+	struct batch		*k_next;	/* newest run waiting for k_cur */
+	struct name_tree	 k_names;	/* batch names used */
+	unsigned long		 k_autoname;
+
+	/* leaving */
+	enum going		 k_going;
+	bool			 k_finishing;	/* children gone, closing */
+	bool			 k_quit;
+	lws_sorted_usec_list_t	 k_sul_grace;	/* cancel: SIGKILL time */
+	lws_sorted_usec_list_t	 k_sul_close;	/* cap on the close wait */
+};
+
+/* main.c */
+void		 worker_go(struct wk *k, enum going why);
+void		 worker_progress(struct wk *k);
+
+/* conn.c: the connection's WebSocket side */
+int		 conn_established(struct wk *k, struct lws *wsi);
+int		 conn_receive(struct wk *k, struct lws *wsi, const void *in,
+		    size_t len);
+int		 conn_writeable(struct wk *k, struct lws *wsi);
+void		 conn_gone(struct wk *k);
+void		 conn_close(struct wk *k, int code, const char *reason);
+void		 conn_pause(struct wk *k, bool paused);
+void		 conn_message(struct wk *k, const char *text, size_t len);
+
+/* http.c */
+int		 http_confirm_upgrade(struct wk *k, struct lws *wsi);
+int		 http_request(struct wk *k, struct lws *wsi);
+int		 http_writeable(struct wk *k, struct lws *wsi);
+const struct lws_http_mount *http_mounts(const struct config *cfg,
+		    struct lws_http_mount *m, size_t n);
+
+/* claim.c: session id, claim, grant, control socket */
+void		 claim_from_query(struct wk *k, struct lws *wsi);
+void		 claim_first_message(struct wk *k, const char *text,
+		    size_t len);
+int		 claim_control(struct wk *k);
+
+/* request.c: client messages once the session is known */
+void		 request_handle(struct wk *k, const char *text, size_t len);
+
+/* batch.c */
+bool		 handler_name_ok(const char *name, size_t len);
+struct batch	*batch_parse(struct wk *k, const void *msg, const void *tasks);
+void		 batch_submit(struct wk *k, struct batch *b);
+void		 batch_cancel_request(struct wk *k);
+void		 batch_cancel(struct wk *k, struct batch *b, const char *why);
+void		 batch_fill(struct wk *k, struct batch *b);
+void		 batch_task_done(struct wk *k, struct task *t, int status);
+bool		 batch_settle(struct wk *k);
+void		 batch_free(struct batch *b);
+void		 batch_names_free(struct wk *k);
+void		 batch_resume(struct wk *k);
+void		 batch_choke(struct wk *k);
+
+/* task.c */
+int		 task_spawn(struct wk *k, struct task *t);
+void		 task_signal(struct task *t, int sig);
+int		 task_read(struct wk *k, struct task *t, struct lws *wsi);
+void		 task_drain(struct wk *k, struct task *t);
+void		 task_pause_pipes(struct task *t, bool paused);
+void		 task_release(struct task *t);
+void		 task_free(struct task *t);
+
+/* reap.c */
+void		 reap_signals(struct wk *k);
+bool		 reap_children_left(struct wk *k);
+
+/* event.c */
+void		 event_push(struct wk *k, void *obj);
+void		 event_ready(struct wk *k, bool superseded);
+void		 event_error(struct wk *k, const char *code, const char *batch,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void		 event_accepted(struct wk *k, const struct batch *b);
+void		 event_started(struct wk *k, const struct batch *b,
+		    const struct task *t);
+bool		 event_result(struct wk *k, const struct batch *b,
+		    const struct task *t, int status, int spawn_errno);
+void		 event_done(struct wk *k, const struct batch *b);
+void		 event_cancelled(struct wk *k, const struct batch *b);
+void		 outq_free(struct wk *k);
+
+/* value.c */
+void		*value_from_output(const char *buf, size_t len);
+void		*json_parse(const char *text, size_t len);
+char		*utf8_repair(const char *buf, size_t len, size_t *outlen);
+
+#endif
