@@ -13,6 +13,7 @@
 #include <sys/un.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -312,6 +313,10 @@ listen_accept(struct supervisor *sv, struct listener *l)
 				listen_pause(sv, now_usec() + 1000000);
 			return;
 		}
+		/* Events are small and must not wait for the last one's ACK. */
+		if (ss.ss_family != AF_UNIX && setsockopt(fd, IPPROTO_TCP,
+		    TCP_NODELAY, &(int){ 1 }, sizeof(int)) < 0)
+			log_warn("setsockopt TCP_NODELAY");
 		listen_peer(&ss, len, peer, sizeof(peer));
 		if (sv->sv_nconns >= sv->sv_cfg->max_sessions) {
 			listen_refuse(sv, fd, "--max-sessions reached");

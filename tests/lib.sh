@@ -186,9 +186,9 @@ expect() {
 
 # expect_n NAME REGEX N [SECS]: wait until N lines match.
 expect_n() {
-	local secs=${4:-10}
-	wait_for "$secs" test "$(grep -cE -- "$2" "$WT_DIR/$1.out")" -ge "$3"
+	wait_for "${4:-10}" lines_ge "$1" "$2" "$3"
 }
+lines_ge() { [ "$(grep -cE -- "$2" "$WT_DIR/$1.out")" -ge "$3" ]; }
 
 no_line() { ! grep -qE -- "$2" "$WT_DIR/$1.out"; }
 
@@ -287,3 +287,37 @@ true_if_clients_gone() {
 	return 0
 }
 trap t_cleanup EXIT
+
+# stamp NAME REGEX: the -T timestamp (usec) of NAME's first line matching.
+stamp() {
+	grep -E -- "$2" "$WT_DIR/$1.out" | head -n 1 | cut -d' ' -f1
+}
+
+# max_record_ns KIND [SESSION [BATCH]]: the latest usec stamp of such records.
+max_record_ns() {
+	awk -v k="$1" -v s="${2:-}" -v b="${3:-}" '$1 == k && (s == "" || $3 == s) &&
+	    (b == "" || $4 == b) { if ($6 > m) m = $6 } END { printf "%.0f\n", m }' \
+	    "$WT_DIR/records"
+}
+
+# min_record_ns KIND [SESSION [BATCH]]: the earliest usec stamp of such records.
+min_record_ns() {
+	awk -v k="$1" -v s="${2:-}" -v b="${3:-}" '$1 == k && (s == "" || $3 == s) &&
+	    (b == "" || $4 == b) { if (m == "" || $6 < m) m = $6 } END { printf "%.0f\n", m }' \
+	    "$WT_DIR/records"
+}
+
+# batch_pids SESSION BATCH: pids of the handlers that started for BATCH.
+batch_pids() {
+	awk -v s="$1" -v b="$2" '$1 == "start" && $3 == s && $4 == b { print $2 }' \
+	    "$WT_DIR/records"
+}
+
+# n_records KIND SESSION BATCH
+n_records() {
+	awk -v k="$1" -v s="$2" -v b="$3" '$1 == k && $3 == s && $4 == b' \
+	    "$WT_DIR/records" | wc -l
+}
+
+# records_ge KIND SESSION BATCH N: at least N such records (for wait_for).
+records_ge() { [ "$(n_records "$1" "$2" "$3")" -ge "$4" ]; }

@@ -158,6 +158,8 @@ claim_granted(struct wk *k, bool superseded)
 	k->k_state = WS_GRANTED;
 	event_ready(k, superseded);
 	conn_pause(k, false);
+	if (k->k_conn)		/* the wait was ours, not the client's */
+		lws_validity_confirmed(k->k_conn);
 	if (k->k_held) {
 		char	*held = k->k_held;
 

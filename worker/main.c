@@ -201,13 +201,21 @@ worker_main(const struct config *cfg, int ctl)
 	exit(0);
 }
 
+/* Leave the loop.  Wakes the poll: a timer callback runs just before it. */
+static void
+worker_quit(struct wk *k)
+{
+	k->k_quit = true;
+	lws_cancel_service(k->k_ctx);
+}
+
 static void
 worker_close_timeout(lws_sorted_usec_list_t *sul)
 {
 	struct wk *k = lws_container_of(sul, struct wk, k_sul_close);
 
 	log_debug("event=close-timeout session=%s", k->k_session);
-	k->k_quit = true;
+	worker_quit(k);
 }
 
 /*
@@ -221,8 +229,7 @@ worker_finish(struct wk *k)
 		return;
 	k->k_finishing = true;
 	if (k->k_conn == NULL) {
-		k->k_quit = true;
-		lws_cancel_service(k->k_ctx);
+		worker_quit(k);
 		return;
 	}
 	lws_sul_schedule(k->k_ctx, 0, &k->k_sul_close, worker_close_timeout,
@@ -245,9 +252,8 @@ worker_progress(struct wk *k)
 		return;
 	if (k->k_going == GO_NONE || reap_children_left(k))
 		return;
-	if (k->k_going == GO_CLOSED && k->k_conn == NULL) {
-		k->k_quit = true;
-		lws_cancel_service(k->k_ctx);
+	if (k->k_conn == NULL) {
+		worker_quit(k);
 		return;
 	}
 	worker_finish(k);

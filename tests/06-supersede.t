@@ -1,0 +1,87 @@
+#!/bin/bash
+# Restart from a new connection (SPEC 1, 2.1, 2.4.4): a second connection
+# with the same session id supersedes the first: the old client gets a
+# best-effort `cancelled` (reason superseded) and close 4001, every old
+# process is gone before the new `ready` ("superseded":true), and the
+# newest of several quick claims alone is granted.
+. "$(dirname "$0")/lib.sh"
+plan 20
+
+start_wstaskd --kill-grace 3000
+
+claims_ge() { [ "$(grep -c "event=claim session=$1 " "$WT_DIR/daemon.log")" -ge "$2" ]; }
+
+run4='{"type":"run","batch":"old","limit":4,"tasks":[{"task":"termslow","args":0.3},{"task":"termslow","args":0.3},{"task":"termslow","args":0.3},{"task":"termslow","args":0.3}]}'
+
+client a -T "?session=S1"
+expect a '"type":"ready","session":"S1","superseded":false'
+send a "$run4"
+wait_for 5 records_ge start S1 old 4
+old_pids=$(batch_pids S1 old)
+old_worker=$(worker_of S1)
+
+client b -T "?session=S1"
+check "the new connection is granted, superseded:true" \
+    expect b '"type":"ready","session":"S1","superseded":true'
+# shellcheck disable=SC2086
+check "every old handler is dead when the new ready is seen" all_dead $old_pids
+check "the old worker is gone too" all_dead "$old_worker"
+t_ready=$(stamp b '"type":"ready"')
+t_end=$(max_record_ns end S1 old)
+check "the old handlers cleaned up on SIGTERM (4 end records)" \
+    test "$(n_records end S1 old)" = 4
+check "ready was sent after the last old handler ended" test "$t_ready" -gt "$t_end"
+check "the old client got cancelled with reason superseded" \
+    expect a '"type":"cancelled","batch":"old","reason":"superseded","finished":0,"started":4,"cancelled":4'
+check "the old client was closed with 4001" expect a '^[0-9]+ close 4001'
+send b '{"type":"run","batch":"new","tasks":["echo"]}'
+check "the new session runs batches" expect b '"type":"done","batch":"new","ok":1'
+close_client a
+
+# A message sent right after connecting waits for the grant.
+client c -T "?session=S1"
+send c '{"type":"run","batch":"early","tasks":["echo"]}'
+check "a run sent before the grant comes after ready" \
+    expect c '"type":"done","batch":"early"'
+check "... ready is the first event" \
+    test "$(line_no c '"type":"ready"')" = 2
+check "... and the previous holder was closed with 4001" expect b 'close 4001'
+
+# Supersede by hello; the old one ignores SIGTERM: SIGKILL after the grace.
+stop_wstaskd
+start_wstaskd --kill-grace 300
+client d ""
+send d '{"type":"hello","session":"S2"}'
+expect d '"type":"ready","session":"S2"'
+send d '{"type":"run","batch":"st","tasks":["stubborn","stubborn"]}'
+wait_for 5 records_ge start S2 st 2
+st_pids=$(batch_pids S2 st)
+client e ""
+send e '{"type":"hello","session":"S2"}'
+check "hello supersedes too" expect e '"type":"ready","session":"S2","superseded":true'
+# shellcheck disable=SC2086
+check "SIGTERM-ignoring handlers were SIGKILLed before ready" all_dead $st_pids
+check "the hello-superseded client got 4001" expect d 'close 4001'
+
+# Three quick claims: only the newest is granted.
+send e '{"type":"run","batch":"hold","tasks":[{"task":"termslow","args":0.3}]}'
+wait_for 5 records_ge start S2 hold 1
+client f "?session=S2"
+wait_for 5 claims_ge S2 3	# d, e, f: f claims before g connects
+client g "?session=S2"
+check "the newest of three claims is granted" \
+    expect g '"type":"ready","session":"S2","superseded":true'
+check "the middle claimant is closed with 4001" expect f 'close 4001'
+check "the middle claimant never got ready" no_line f '"type":"ready"'
+check "the first holder is closed with 4001" expect e 'close 4001'
+grants=$(grep -c 'event=grant session=S2 ' "$WT_DIR/daemon.log")
+check "the supervisor granted S2 exactly three times (d, e, g)" test "$grants" = 3
+
+# The independent client sees the same.
+T_CLIENT_KIND=py
+client p "?session=S3"
+expect p '"type":"ready","session":"S3"'
+client q "?session=S3"
+expect q '"type":"ready","session":"S3","superseded":true'
+check "python3-websockets sees close 4001 on the superseded side" expect p '^close 4001'
+T_CLIENT_KIND=c
