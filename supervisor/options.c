@@ -97,7 +97,7 @@ static const struct opt opt_table[] = {
 	{ "spare", 0, "N", 0, 1000, CFG(spare), opt_uint,
 	  "keep N workers forked and waiting for a connection (default 2)" },
 	{ "allow-root", 0, NULL, 0, 0, CFG(allow_root), opt_flag,
-	  "run as root without --user (handlers then run as root)" },
+	  "allow running as root (handlers then run as root too)" },
 	{ "verbose", 'v', NULL, 0, 0, 0, opt_verbose,
 	  "log more: debug events; twice: libwebsockets notices too" },
 	{ "quiet", 'q', NULL, 0, 0, 0, opt_quiet,

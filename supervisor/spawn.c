@@ -258,6 +258,12 @@ spawn_reaped(struct supervisor *sv, struct worker *w, int status)
 	spawn_unspare(sv, w);
 	spawn_log_exit(w, status);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		/*
+		 * A spare that died before serving once is a broken worker,
+		 * not a bad client: fork more only after a back-off.
+		 */
+		if (w->w_state == WS_SPARE && !sv->sv_stopping)
+			spawn_fork_failed(sv);
 		/* Its children are ours now: none may outlive its session. */
 		w->w_unclean = true;
 		w->w_sweep_wait = true;

@@ -84,9 +84,13 @@ wait_for() {
 # start_wstaskd [FLAG...]: fast timings by default; flags given override.
 start_wstaskd() {
 	: > "$WT_DIR/daemon.log"
-	"$WSTASKD" -l 127.0.0.1:0 -t "$T_HANDLERS" -w "$T_ROOT/www" \
-	    --allow-root --kill-grace 200 --ping-interval 1 --ping-timeout 2 \
-	    --pass-env WT_DIR -v "$@" 2>> "$WT_DIR/daemon.log" &
+	(
+		t_close_client_fds
+		exec "$WSTASKD" -l 127.0.0.1:0 -t "$T_HANDLERS" -w "$T_ROOT/www" \
+		    --allow-root --kill-grace 200 --ping-interval 1 \
+		    --ping-timeout 2 --pass-env WT_DIR -v "$@" \
+		    2>> "$WT_DIR/daemon.log"
+	) &
 	T_DPID=$!
 	if ! wait_for 5 grep -q 'event=listen addr=127.0.0.1:' "$WT_DIR/daemon.log"; then
 		diag "wstaskd did not start:" "$(cat "$WT_DIR/daemon.log")"
@@ -96,6 +100,17 @@ start_wstaskd() {
 	    head -n 1 | sed 's/.*://')
 	T_URL="ws://127.0.0.1:$T_PORT/stream"
 	T_HTTP="http://127.0.0.1:$T_PORT"
+}
+
+# In a child about to exec: drop the write ends of the clients' FIFOs, or
+# a client would never see EOF on its stdin while the child lives.
+t_close_client_fds() {
+	local name fd
+	for name in $T_CLIENTS; do
+		eval "fd=\${T_FD_$name:-}"
+		[ -n "$fd" ] && exec {fd}>&-
+	done
+	return 0
 }
 
 # stop_wstaskd: SIGTERM and wait; sets T_DSTATUS.
@@ -119,12 +134,13 @@ client() {
 	mkfifo "$WT_DIR/$name.in"
 	: > "$WT_DIR/$name.out"
 	if [ "$T_CLIENT_KIND" = py ]; then
-		/usr/bin/python3 "$PYCLIENT" -t 60 "$@" "$T_URL$query" \
-		    < "$WT_DIR/$name.in" > "$WT_DIR/$name.out" \
-		    2> "$WT_DIR/$name.err" &
+		(t_close_client_fds; exec /usr/bin/python3 "$PYCLIENT" -t 60 "$@" \
+		    "$T_URL$query" < "$WT_DIR/$name.in" > "$WT_DIR/$name.out" \
+		    2> "$WT_DIR/$name.err") &
 	else
-		"$WSCLIENT" -t 60 "$@" "$T_URL$query" < "$WT_DIR/$name.in" \
-		    > "$WT_DIR/$name.out" 2> "$WT_DIR/$name.err" &
+		(t_close_client_fds; exec "$WSCLIENT" -t 60 "$@" "$T_URL$query" \
+		    < "$WT_DIR/$name.in" > "$WT_DIR/$name.out" \
+		    2> "$WT_DIR/$name.err") &
 	fi
 	eval "T_PID_$name=\$!"
 	exec {fd}> "$WT_DIR/$name.in"
@@ -236,12 +252,16 @@ worker_of() {
 	    sed 's/.* pid=\([0-9]*\).*/\1/'
 }
 
-# children PID: the children of PID.
+# children PID: the children of PID (from /proc/*/stat, no fork per entry).
 children() {
-	local f
+	local f line fields
 	for f in /proc/[0-9]*/stat; do
-		awk -v p="$1" '{ s = $0; sub(/.*\) /, "", s); split(s, a, " ");
-		    if (a[2] == p) { n = split(FILENAME, b, "/"); print b[3] } }' "$f" 2>/dev/null
+		read -r line < "$f" 2>/dev/null || continue
+		read -ra fields <<< "${line##*) }"
+		if [ "${fields[1]}" = "$1" ]; then
+			f=${f#/proc/}
+			echo "${f%/stat}"
+		fi
 	done
 }
 

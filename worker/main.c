@@ -33,8 +33,8 @@ static int worker_callback(struct lws *, enum lws_callback_reasons, void *,
     void *, size_t);
 
 static const struct lws_protocols worker_protocols[] = {
+	/* Also the protocol of adopted pipes: no second name a client could pick. */
 	{ "wstask.v1", worker_callback, 0, RX_BUFFER, 0, NULL, 0 },
-	{ "wstask-fd", worker_callback, 0, 0, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
@@ -101,7 +101,7 @@ worker_adopt_fd(struct wk *k, int fd)
 
 	u.filefd = (lws_filefd_type)(intptr_t)fd;
 	wsi = lws_adopt_descriptor_vhost(k->k_vh, LWS_ADOPT_RAW_FILE_DESC, u,
-	    "wstask-fd", NULL);
+	    "wstask.v1", NULL);
 	if (wsi == NULL)
 		fatalx("cannot adopt fd %d into the event loop", fd);
 	return wsi;

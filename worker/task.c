@@ -74,7 +74,7 @@ task_adopt(struct wk *k, struct task *t, int fd)
 		log_warn("fcntl O_NONBLOCK");
 	u.filefd = (lws_filefd_type)(intptr_t)fd;
 	wsi = lws_adopt_descriptor_vhost(k->k_vh, LWS_ADOPT_RAW_FILE_DESC, u,
-	    "wstask-fd", NULL);
+	    "wstask.v1", NULL);
 	if (wsi == NULL) {
 		log_warnx("cannot adopt a pipe of %s", t->t_name);
 		return NULL;	/* lws closed it: the task sees EPIPE */
