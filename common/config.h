@@ -8,6 +8,8 @@
 #ifndef WSTASKD_CONFIG_H
 #define WSTASKD_CONFIG_H
 
+#include <sys/types.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -25,6 +27,7 @@
 #define DEF_PING_TIMEOUT	25
 #define DEF_TASK_TIMEOUT	0
 #define DEF_SPARE		2
+#define DEF_SHUTDOWN_TIMEOUT	10
 
 #define STDERR_TAIL		2048	/* bytes of a task's stderr kept */
 #define TASK_NAME_MAX		64
@@ -62,6 +65,14 @@ struct config {
 	unsigned	 spare;
 	bool		 allow_root;
 	int		 verbosity;
+	bool		 daemonize;
+	bool		 use_syslog;
+	char		*pidfile;
+	char		*user;		/* --user, NULL: stay who we are */
+	char		*group;
+	uid_t		 uid;		/* resolved from user/group */
+	gid_t		 gid;
+	unsigned	 shutdown_timeout;
 };
 
 #endif

@@ -86,6 +86,10 @@ log_vemit(int prio, const char *func, int err, const char *fmt, va_list ap)
 	}
 	if (n >= sizeof(line) - 1)
 		n = sizeof(line) - 2;
+	/* Clients name batches and ids: they must not forge log lines. */
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+			line[i] = '?';
 	if (lg.use_syslog) {
 		line[n] = '\0';
 		syslog(prio, "%s", line);

@@ -33,8 +33,12 @@ static const struct {
 	[MSG_GO]     = { "go",     true,  BIT(WS_SPARE) | BIT(WS_CONNECTED) |
 			    BIT(WS_CLAIMING) | BIT(WS_GRANTED) | BIT(WS_GOING),
 			    0, 0 },
-	[MSG_STATUS] = { "status", false, BIT(WS_GRANTED) | BIT(WS_GOING),
+	[MSG_STATUS] = { "status", false, BIT(WS_SPARE) | BIT(WS_CONNECTED) |
+			    BIT(WS_CLAIMING) | BIT(WS_GRANTED) | BIT(WS_GOING),
 			    0, MSG_DATA_MAX },
+	[MSG_QUERY]  = { "query",  true,  BIT(WS_SPARE) | BIT(WS_CONNECTED) |
+			    BIT(WS_CLAIMING) | BIT(WS_GRANTED) | BIT(WS_GOING),
+			    0, 0 },
 };
 
 const char *

@@ -13,8 +13,9 @@
  *                          MSG_GRANT  arg = 1 if an earlier holder was told to go
  *                          MSG_DENY   arg = enum msg_reason (shutdown)
  *                          MSG_GO     arg = enum msg_reason
+ *                          MSG_QUERY  (answer with MSG_STATUS)
  *   worker -> supervisor   MSG_CLAIM  data = session id
- *                          MSG_STATUS arg 0, data = "batch=... running=N"
+ *                          MSG_STATUS data = "batch=... running=N ..."
  */
 #ifndef WSTASKD_MSG_H
 #define WSTASKD_MSG_H
@@ -35,6 +36,7 @@ enum msg_type {
 	MSG_DENY,
 	MSG_GO,
 	MSG_STATUS,
+	MSG_QUERY,
 	MSG_TYPE_MAX
 };
 

@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "supervisor.h"
+#include "util.h"
 
 int
 control_send(struct supervisor *sv, struct worker *w, enum msg_type type,
@@ -76,7 +77,10 @@ control_message(struct supervisor *sv, struct worker *w, struct msg *m)
 		session_claim(sv, w, m->data);
 		break;
 	case MSG_STATUS:
-		strlcpy(w->w_status_text, m->data, sizeof(w->w_status_text));
+		log_info("event=worker pid=%ld state=%s session=%s peer=%s "
+		    "age_s=%lld %s", (long)w->w_pid, wstate_name(w->w_state),
+		    w->w_id, w->w_peer,
+		    (long long)((now_usec() - w->w_start) / 1000000), m->data);
 		break;
 	default:
 		control_violation(sv, w, msg_type_name(m->type));

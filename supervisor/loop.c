@@ -84,6 +84,8 @@ loop_stop(struct supervisor *sv, int sig)
 	log_info("event=stop signal=SIG%s workers=%u", sigabbrev_np(sig),
 	    sv->sv_nworkers);
 	sv->sv_stopping = true;
+	sv->sv_stop_deadline = now_usec() +
+	    (int64_t)sv->sv_cfg->shutdown_timeout * 1000000;
 	listen_close_all(sv);
 	spawn_shutdown(sv);
 }
@@ -132,6 +134,8 @@ loop_earliest(const struct supervisor *sv)
 		t = d->d_deadline;
 	if (sv->sv_accept_paused && (t == 0 || sv->sv_accept_resume < t))
 		t = sv->sv_accept_resume;
+	if (sv->sv_stop_deadline && (t == 0 || sv->sv_stop_deadline < t))
+		t = sv->sv_stop_deadline;
 	if (sv->sv_fork_retry && sv->sv_nspares < sv->sv_cfg->spare &&
 	    !sv->sv_stopping && (t == 0 || sv->sv_fork_retry < t))
 		t = sv->sv_fork_retry;
@@ -176,6 +180,10 @@ loop_deadlines(struct supervisor *sv)
 	int64_t	now = now_usec();
 
 	spawn_kill_expired(sv, now);
+	if (sv->sv_stop_deadline && now >= sv->sv_stop_deadline) {
+		sv->sv_stop_deadline = 0;
+		spawn_kill_all(sv, "--shutdown-timeout");
+	}
 	listen_drain_expired(sv, now);
 	if (sv->sv_accept_paused && now >= sv->sv_accept_resume)
 		listen_resume(sv);

@@ -69,6 +69,9 @@ main_free(struct supervisor *sv, struct config *cfg)
 	free(cfg->tasks_dir);
 	free(cfg->www_dir);
 	free(cfg->ws_path);
+	free(cfg->pidfile);
+	free(cfg->user);
+	free(cfg->group);
 	close(sv->sv_sigfd);
 	close(sv->sv_epfd);
 }
@@ -84,28 +87,36 @@ main(int argc, char **argv)
 	setproctitle_init(argc, argv, environ);
 	main_stdio();
 	options_parse(argc, argv, &cfg);
-	log_init("wstaskd", cfg.verbosity, false);
+	log_init("wstaskd", cfg.verbosity, cfg.use_syslog);
 	log_set_role("supervisor");
-	if (geteuid() == 0 && !cfg.allow_root) {
-		fprintf(stderr, "wstaskd: refusing to run as root: handlers "
-		    "would run as root; give --allow-root if that is meant\n");
+	if (geteuid() == 0 && cfg.user == NULL && !cfg.allow_root) {
+		fprintf(stderr, "wstaskd: refusing to run as root: give --user "
+		    "to drop privileges, or --allow-root to run handlers as "
+		    "root\n");
 		exit(1);
 	}
 	main_rlimit();
-	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
-		fatal("prctl PR_SET_CHILD_SUBREAPER");
 
 	memset(&sv, 0, sizeof(sv));
 	sv.sv_cfg = &cfg;
-	sv.sv_pid = getpid();
 	RB_INIT(&sv.sv_workers);
 	RB_INIT(&sv.sv_sessions);
 	TAILQ_INIT(&sv.sv_spares);
 	TAILQ_INIT(&sv.sv_dying);
 	TAILQ_INIT(&sv.sv_swept);
 	TAILQ_INIT(&sv.sv_drains);
-	loop_init(&sv);
 	listen_open_all(&sv);
+	daemon_pidfile_open(&sv);
+	if (cfg.daemonize) {
+		daemon_detach();
+		log_init("wstaskd", cfg.verbosity, true);
+	}
+	sv.sv_pid = getpid();
+	daemon_pidfile_write(&sv);
+	daemon_drop_privileges(&cfg);
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		fatal("prctl PR_SET_CHILD_SUBREAPER");
+	loop_init(&sv);
 	for (i = 0; i < sv.sv_nlisteners; i++)
 		loop_add(&sv, sv.sv_listeners[i].l_fd, &sv.sv_listeners[i]);
 	setproctitle("supervisor");
@@ -114,6 +125,7 @@ main(int argc, char **argv)
 	    cfg.ws_path, cfg.limit);
 	spawn_top_up(&sv);
 	rc = loop_run(&sv);
+	daemon_pidfile_remove(&sv);
 	log_info("event=exit status=%d", rc);
 	main_free(&sv, &cfg);
 	return rc;

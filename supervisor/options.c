@@ -15,6 +15,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -51,7 +53,8 @@ struct opt {
 };
 
 static opt_fn opt_listen, opt_dir, opt_path, opt_uint, opt_size, opt_origin,
-    opt_pass_env, opt_flag, opt_verbose, opt_quiet, opt_version, opt_help;
+    opt_pass_env, opt_flag, opt_string, opt_verbose, opt_quiet, opt_version,
+    opt_help;
 
 #define CFG(m)	offsetof(struct config, m)
 
@@ -96,8 +99,24 @@ static const struct opt opt_table[] = {
 	  "pass environment variable NAME to handlers; repeatable" },
 	{ "spare", 0, "N", 0, 1000, CFG(spare), opt_uint,
 	  "keep N workers forked and waiting for a connection (default 2)" },
+	{ "user", 0, "USER", 0, 0, CFG(user), opt_string,
+	  "after binding, drop privileges to USER (and its group)" },
+	{ "group", 0, "GROUP", 0, 0, CFG(group), opt_string,
+	  "with --user, run as GROUP instead of USER's group" },
 	{ "allow-root", 0, NULL, 0, 0, CFG(allow_root), opt_flag,
-	  "allow running as root (handlers then run as root too)" },
+	  "allow running as root without --user (handlers then run as root "
+	  "too)" },
+	{ "daemonize", 'D', NULL, 0, 0, CFG(daemonize), opt_flag,
+	  "detach: fork twice, setsid, chdir /, stdio to /dev/null, log to "
+	  "syslog" },
+	{ "pidfile", 0, "FILE", 0, 0, CFG(pidfile), opt_string,
+	  "write the pid to FILE, held locked; refuse to start if another "
+	  "instance holds it" },
+	{ "syslog", 0, NULL, 0, 0, CFG(use_syslog), opt_flag,
+	  "log to syslog (LOG_DAEMON) instead of stderr" },
+	{ "shutdown-timeout", 0, "SECS", 1, 3600, CFG(shutdown_timeout),
+	  opt_uint, "on SIGTERM, SIGKILL workers still alive after SECS "
+	  "(default 10)" },
 	{ "verbose", 'v', NULL, 0, 0, 0, opt_verbose,
 	  "log more: debug events; twice: libwebsockets notices too" },
 	{ "quiet", 'q', NULL, 0, 0, 0, opt_quiet,
@@ -143,7 +162,7 @@ usage(FILE *fp)
 		else
 			snprintf(left, sizeof(left), "    --%s%s%s", o->o_long,
 			    o->o_arg ? " " : "", o->o_arg ? o->o_arg : "");
-		fprintf(fp, "  %-26s %s\n", left, o->o_help);
+		fprintf(fp, "  %-28s %s\n", left, o->o_help);
 	}
 }
 
@@ -183,6 +202,18 @@ opt_flag(const struct opt *o, const char *arg, struct config *cfg)
 {
 	(void)arg;
 	*(bool *)opt_field(o, cfg) = true;
+}
+
+static void
+opt_string(const struct opt *o, const char *arg, struct config *cfg)
+{
+	char	**field = opt_field(o, cfg);
+
+	if (*arg == '\0')
+		opt_fail(o, "empty value");
+	free(*field);
+	if ((*field = strdup(arg)) == NULL)
+		fatal("strdup");
 }
 
 static void
@@ -393,6 +424,54 @@ options_defaults(struct config *cfg)
 	cfg->task_timeout_s = DEF_TASK_TIMEOUT;
 	cfg->spare = DEF_SPARE;
 	cfg->verbosity = LOG_LVL_INFO;
+	cfg->shutdown_timeout = DEF_SHUTDOWN_TIMEOUT;
+}
+
+/* --user and --group become ids now, so a typo is a usage error. */
+static void
+options_identity(struct config *cfg)
+{
+	struct passwd	*pw;
+	struct group	*gr;
+
+	if (cfg->group && cfg->user == NULL) {
+		fprintf(stderr, "wstaskd: --group: needs --user\n");
+		exit(EX_USAGE);
+	}
+	if (cfg->user == NULL)
+		return;
+	if ((pw = getpwnam(cfg->user)) == NULL) {
+		fprintf(stderr, "wstaskd: --user: %s: no such user\n", cfg->user);
+		exit(EX_USAGE);
+	}
+	cfg->uid = pw->pw_uid;
+	cfg->gid = pw->pw_gid;
+	if (cfg->group) {
+		if ((gr = getgrnam(cfg->group)) == NULL) {
+			fprintf(stderr, "wstaskd: --group: %s: no such group\n",
+			    cfg->group);
+			exit(EX_USAGE);
+		}
+		cfg->gid = gr->gr_gid;
+	}
+}
+
+/* Relative paths would change meaning after -D's chdir("/"). */
+static char *
+absolute_path(const char *flag, const char *path)
+{
+	char	cwd[PATH_MAX], *abs;
+
+	if (path[0] == '/')
+		return strdup(path);
+	if (getcwd(cwd, sizeof(cwd)) == NULL) {
+		fprintf(stderr, "wstaskd: --%s: getcwd: %s\n", flag,
+		    strerror(errno));
+		exit(EX_USAGE);
+	}
+	if (asprintf(&abs, "%s/%s", cwd, path) < 0)
+		return NULL;
+	return abs;
 }
 
 static void
@@ -408,6 +487,29 @@ options_finish(struct config *cfg)
 	}
 	if (cfg->nlistens == 0)
 		opt_listen(&opt_table[0], DEF_LISTEN, cfg);
+	for (size_t i = 0; i < cfg->nlistens; i++) {
+		struct listen_spec *ls = &cfg->listens[i];
+
+		if (ls->family == AF_UNIX && ls->host[0] != '/') {
+			dir = ls->host;
+			if ((ls->host = absolute_path("listen", dir)) == NULL)
+				fatal("asprintf");
+			free(dir);
+		}
+		if (ls->family == AF_UNIX && strlen(ls->host) >=
+		    sizeof(((struct sockaddr_un *)0)->sun_path)) {
+			fprintf(stderr, "wstaskd: --listen: %s: unix socket "
+			    "path too long\n", ls->text);
+			exit(EX_USAGE);
+		}
+	}
+	if (cfg->pidfile) {
+		dir = cfg->pidfile;
+		if ((cfg->pidfile = absolute_path("pidfile", dir)) == NULL)
+			fatal("asprintf");
+		free(dir);
+	}
+	options_identity(cfg);
 	if (cfg->ws_path == NULL && (cfg->ws_path = strdup(DEF_PATH)) == NULL)
 		fatal("strdup");
 	dir = cfg->tasks_dir;

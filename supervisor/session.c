@@ -38,6 +38,7 @@ session_get(struct supervisor *sv, const char *id)
 		return NULL;
 	}
 	strlcpy(s->s_id, id, sizeof(s->s_id));
+	s->s_created = now_usec();
 	TAILQ_INIT(&s->s_draining);
 	RB_INSERT(session_tree, &sv->sv_sessions, s);
 	return s;
@@ -135,6 +136,11 @@ session_worker_over(struct supervisor *sv, struct worker *w)
 	session_free_if_empty(sv, s);
 }
 
+/*
+ * SIGUSR1: the session table now, and each worker's own account (its batch
+ * and running tasks) as its answer to MSG_QUERY arrives, without ever
+ * waiting for it.
+ */
 void
 session_dump(struct supervisor *sv)
 {
@@ -143,20 +149,20 @@ session_dump(struct supervisor *sv)
 	int64_t		 now = now_usec();
 	unsigned	 n;
 
-	log_info("event=table workers=%u spares=%u connections=%u",
-	    sv->sv_nworkers, sv->sv_nspares, sv->sv_nconns);
+	log_info("event=table workers=%u spares=%u connections=%u "
+	    "sessions_max=%u", sv->sv_nworkers, sv->sv_nspares, sv->sv_nconns,
+	    sv->sv_cfg->max_sessions);
 	RB_FOREACH(s, session_tree, &sv->sv_sessions) {
 		n = 0;
 		TAILQ_FOREACH(w, &s->s_draining, w_list)
 			n++;
 		log_info("event=session id=%s holder=%ld pending=%ld "
-		    "draining=%u", s->s_id,
+		    "draining=%u age_s=%lld", s->s_id,
 		    s->s_holder ? (long)s->s_holder->w_pid : 0L,
-		    s->s_pending ? (long)s->s_pending->w_pid : 0L, n);
+		    s->s_pending ? (long)s->s_pending->w_pid : 0L, n,
+		    (long long)((now - s->s_created) / 1000000));
 	}
 	RB_FOREACH(w, worker_tree, &sv->sv_workers)
-		log_info("event=worker pid=%ld state=%s session=%s peer=%s "
-		    "age_s=%lld %s", (long)w->w_pid, wstate_name(w->w_state),
-		    w->w_id, w->w_peer,
-		    (long long)((now - w->w_start) / 1000000), w->w_status_text);
+		if (!w->w_broken)
+			control_send(sv, w, MSG_QUERY, 0, NULL, 0, -1);
 }

@@ -202,6 +202,20 @@ spawn_shutdown(struct supervisor *sv)
 		spawn_tell_go(sv, w, REASON_SHUTDOWN);
 }
 
+/* The stop took too long: every worker left gets SIGKILL. */
+void
+spawn_kill_all(struct supervisor *sv, const char *why)
+{
+	struct worker	*w;
+
+	RB_FOREACH(w, worker_tree, &sv->sv_workers) {
+		log_warnx("event=kill pid=%ld session=%s: still alive after %s, "
+		    "sending SIGKILL", (long)w->w_pid, w->w_id, why);
+		if (kill(w->w_pid, SIGKILL) < 0)
+			log_warn("kill %ld SIGKILL", (long)w->w_pid);
+	}
+}
+
 void
 spawn_kill_expired(struct supervisor *sv, int64_t now)
 {

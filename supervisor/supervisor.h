@@ -16,6 +16,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <libutil.h>
+
 #include "config.h"
 #include "msg.h"
 #include "session_id.h"
@@ -58,7 +60,6 @@ struct worker {
 	bool			 w_in_tree;	/* in sv_workers (not reaped) */
 	bool			 w_is_spare;	/* in sv_spares */
 	bool			 w_broken;	/* broke the protocol: killed */
-	char			 w_status_text[MSG_DATA_MAX + 1];
 	RB_ENTRY(worker)	 w_node;	/* by pid */
 	TAILQ_ENTRY(worker)	 w_list;	/* spares, or a session's drain */
 	TAILQ_ENTRY(worker)	 w_dying;	/* has a kill deadline */
@@ -69,6 +70,7 @@ TAILQ_HEAD(worker_list, worker);
 
 struct session {
 	char			 s_id[SESSION_ID_MAX + 1];
+	int64_t			 s_created;	/* usec */
 	struct worker		*s_holder;	/* granted, not yet over */
 	struct worker		*s_pending;	/* newest claimant */
 	struct worker_list	 s_draining;	/* told to go, not yet over */
@@ -103,10 +105,19 @@ struct supervisor {
 	int64_t			 sv_fork_delay;
 	enum ev_type		 sv_sigtag;	/* epoll tag of the signalfd */
 	int64_t			 sv_full_logged;	/* usec */
+	int64_t			 sv_stop_deadline;	/* usec, 0: none */
+	struct pidfh		*sv_pidfh;
 };
 
 RB_PROTOTYPE(worker_tree, worker, w_node, worker_cmp)
 RB_PROTOTYPE(session_tree, session, s_node, session_cmp)
+
+/* daemon.c */
+void		 daemon_pidfile_open(struct supervisor *sv);
+void		 daemon_pidfile_write(struct supervisor *sv);
+void		 daemon_pidfile_remove(struct supervisor *sv);
+void		 daemon_detach(void);
+void		 daemon_drop_privileges(const struct config *cfg);
 
 /* options.c */
 void		 options_parse(int argc, char **argv, struct config *cfg);
@@ -132,6 +143,7 @@ void		 spawn_tell_go(struct supervisor *sv, struct worker *w,
 		    enum msg_reason reason);
 struct worker	*spawn_find(struct supervisor *sv, pid_t pid);
 void		 spawn_shutdown(struct supervisor *sv);
+void		 spawn_kill_all(struct supervisor *sv, const char *why);
 
 /* control.c */
 void		 control_dispatch(struct supervisor *sv, struct worker *w);

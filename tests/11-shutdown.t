@@ -17,8 +17,8 @@ pids=$(batch_pids sd1 X)
 kill -USR1 "$T_DPID"
 check "SIGUSR1 logs the session table" \
     wait_for 5 grep -q 'event=session id=sd1 holder=[1-9]' "$WT_DIR/daemon.log"
-check "... with each worker's state" \
-    grep -q 'event=worker pid=[0-9]* state=granted session=sd2' "$WT_DIR/daemon.log"
+check "... with each worker's state and running tasks" \
+    wait_for 5 grep -q 'event=worker pid=[0-9]* state=granted session=sd1 .*batch=X running=2' "$WT_DIR/daemon.log"
 kill -HUP "$T_DPID"
 check "SIGHUP is handled (log reopened), the daemon lives on" \
     eval "wait_for 5 grep -q event=reopen-log '$WT_DIR/daemon.log' && test \"\$(curl -s $T_HTTP/healthz)\" = ok"

@@ -256,7 +256,7 @@ worker_of() {
 children() {
 	local f line fields
 	for f in /proc/[0-9]*/stat; do
-		read -r line < "$f" 2>/dev/null || continue
+		{ read -r line < "$f"; } 2>/dev/null || continue
 		read -ra fields <<< "${line##*) }"
 		if [ "${fields[1]}" = "$1" ]; then
 			f=${f#/proc/}

@@ -182,6 +182,26 @@ claim_fd(struct wk *k, int fd, const char *peer)
 	}
 }
 
+/* The answer to the supervisor's MSG_QUERY (SIGUSR1). */
+static void
+claim_status(struct wk *k)
+{
+	const struct batch	*b = k->k_cur;
+	char			 text[MSG_DATA_MAX], err[128];
+	int			 n;
+
+	n = snprintf(text, sizeof(text), "batch=%.64s running=%zu queued=%zu "
+	    "done=%zu cancelling=%s waiting=%.64s", b ? b->b_name : "-",
+	    b ? b->b_running : 0, b ? b->b_ntasks - b->b_next : 0,
+	    b ? b->b_finished : 0, b && b->b_cancelling ? "yes" : "no",
+	    k->k_next ? k->k_next->b_name : "-");
+	if (n < 0 || (size_t)n >= sizeof(text))
+		n = (int)strlen(text);
+	if (msg_send(CTL_FD, MSG_STATUS, 0, text, (size_t)n, -1, err,
+	    sizeof(err)) < 0)
+		log_warnx("%s", err);
+}
+
 static void
 claim_dispatch(struct wk *k, struct msg *m, int fd)
 {
@@ -213,6 +233,9 @@ claim_dispatch(struct wk *k, struct msg *m, int fd)
 	case MSG_GO:
 		worker_go(k, m->arg == REASON_SUPERSEDED ? GO_SUPERSEDED :
 		    GO_SHUTDOWN);
+		break;
+	case MSG_QUERY:
+		claim_status(k);
 		break;
 	default:
 		break;

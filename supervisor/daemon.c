@@ -1,0 +1,131 @@
+/*
+ * daemon.c - becoming a well-behaved daemon: the pidfile, detaching from
+ * the terminal, and dropping privileges.
+ *
+ * Called once from main() in this order: the sockets are bound first (so a
+ * bind error still reaches the terminal and privileged ports work), then
+ * the pidfile is locked (a second instance is refused before it detaches),
+ * then the process detaches and writes its final pid, then it drops to
+ * --user.  The pidfile is libbsd's: locked with flock for the daemon's
+ * life, so a stale file from a crash is simply reused.
+ */
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "supervisor.h"
+
+/* Exit 1 if another live instance holds the pidfile. */
+void
+daemon_pidfile_open(struct supervisor *sv)
+{
+	const struct config	*cfg = sv->sv_cfg;
+	pid_t			 other = -1;
+
+	if (cfg->pidfile == NULL)
+		return;
+	sv->sv_pidfh = pidfile_open(cfg->pidfile, 0644, &other);
+	if (sv->sv_pidfh != NULL)
+		return;
+	if (errno == EEXIST) {
+		fprintf(stderr, "wstaskd: already running as pid %ld "
+		    "(--pidfile %s)\n", (long)other, cfg->pidfile);
+		exit(1);
+	}
+	fprintf(stderr, "wstaskd: --pidfile %s: %s\n", cfg->pidfile,
+	    strerror(errno));
+	exit(1);
+}
+
+void
+daemon_pidfile_write(struct supervisor *sv)
+{
+	if (sv->sv_pidfh && pidfile_write(sv->sv_pidfh) < 0)
+		fatal("pidfile_write %s", sv->sv_cfg->pidfile);
+}
+
+void
+daemon_pidfile_remove(struct supervisor *sv)
+{
+	if (sv->sv_pidfh && pidfile_remove(sv->sv_pidfh) < 0)
+		log_warn("remove %s", sv->sv_cfg->pidfile);
+	sv->sv_pidfh = NULL;
+}
+
+static void
+daemon_stdio_null(void)
+{
+	int	fd;
+
+	if ((fd = open("/dev/null", O_RDWR)) < 0)
+		fatal("open /dev/null");
+	if (dup2(fd, STDIN_FILENO) < 0 || dup2(fd, STDOUT_FILENO) < 0 ||
+	    dup2(fd, STDERR_FILENO) < 0)
+		fatal("dup2 /dev/null");
+	if (fd > STDERR_FILENO)
+		close(fd);
+}
+
+/*
+ * Fork twice with a setsid() between, so the daemon is no session leader
+ * and can never acquire a controlling terminal.  The first parent exits
+ * with the intermediate child's status, which is 0 once the daemon exists.
+ */
+void
+daemon_detach(void)
+{
+	pid_t	pid;
+	int	status;
+
+	if ((pid = fork()) < 0)
+		fatal("fork");
+	if (pid > 0) {
+		if (waitpid(pid, &status, 0) < 0)
+			fatal("waitpid");
+		_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+	}
+	if (setsid() < 0)
+		fatal("setsid");
+	if ((pid = fork()) < 0)
+		fatal("fork");
+	if (pid > 0)
+		_exit(0);
+	if (chdir("/") < 0)
+		fatal("chdir /");
+	daemon_stdio_null();
+}
+
+/* setgroups, setgid, setuid; then make sure none of it can be undone. */
+void
+daemon_drop_privileges(const struct config *cfg)
+{
+	uid_t	ruid, euid, suid;
+	gid_t	rgid, egid, sgid;
+
+	if (cfg->user == NULL)
+		return;
+	if (setgroups(1, &cfg->gid) < 0)
+		fatal("setgroups");
+	if (setresgid(cfg->gid, cfg->gid, cfg->gid) < 0)
+		fatal("setresgid %ld", (long)cfg->gid);
+	if (setresuid(cfg->uid, cfg->uid, cfg->uid) < 0)
+		fatal("setresuid %ld", (long)cfg->uid);
+	if (getresgid(&rgid, &egid, &sgid) < 0 || getresuid(&ruid, &euid,
+	    &suid) < 0)
+		fatal("getresuid");
+	if (rgid != cfg->gid || egid != cfg->gid || sgid != cfg->gid ||
+	    ruid != cfg->uid || euid != cfg->uid || suid != cfg->uid)
+		fatalx("privileges were not dropped to %s", cfg->user);
+	if (cfg->uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
+		fatalx("could regain root after dropping to %s", cfg->user);
+	log_info("event=privileges user=%s uid=%ld gid=%ld", cfg->user,
+	    (long)cfg->uid, (long)cfg->gid);
+}
