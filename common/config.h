@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "origin.h"
+#include "tls.h"
 
 #define DEF_LISTEN		"127.0.0.1:8080"
 #define DEF_PATH		"/stream"
@@ -28,6 +29,8 @@
 #define DEF_TASK_TIMEOUT	0
 #define DEF_SPARE		2
 #define DEF_SHUTDOWN_TIMEOUT	10
+#define DEF_HANDSHAKE_TIMEOUT	10
+#define CREDENTIAL_USER_MAX	64
 
 #define STDERR_TAIL		2048	/* bytes of a task's stderr kept */
 #define TASK_NAME_MAX		64
@@ -39,6 +42,7 @@ struct listen_spec {
 	int		 family;	/* AF_INET, AF_INET6, AF_UNIX */
 	char		*host;		/* address or unix path */
 	unsigned	 port;
+	bool		 tls;		/* TCP listeners when --ssl-cert */
 };
 
 struct config {
@@ -73,6 +77,12 @@ struct config {
 	uid_t		 uid;		/* resolved from user/group */
 	gid_t		 gid;
 	unsigned	 shutdown_timeout;
+	unsigned	 handshake_timeout;
+	char		*ssl_cert;	/* paths as given */
+	char		*ssl_key;
+	struct tls_pem	 tls;		/* read at start; cert NULL: no TLS */
+	char		**credentials;	/* "user:password" */
+	size_t		 ncredentials;
 };
 
 #endif

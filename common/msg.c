@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "msg.h"
+#include "session_id.h"
 
 #define BIT(s)	(1u << (s))
 
@@ -27,7 +28,8 @@ static const struct {
 	size_t		 min_len, max_len;
 } msg_table[MSG_TYPE_MAX] = {
 	[MSG_FD]     = { "fd",     true,  BIT(WS_SPARE), 0, 64 },
-	[MSG_CLAIM]  = { "claim",  false, BIT(WS_CONNECTED), 1, 128 },
+	[MSG_CLAIM]  = { "claim",  false, BIT(WS_CONNECTED), 1,
+			    SESSION_KEY_MAX },
 	[MSG_GRANT]  = { "grant",  true,  BIT(WS_CLAIMING), 0, 0 },
 	[MSG_DENY]   = { "deny",   true,  BIT(WS_CLAIMING), 0, 0 },
 	[MSG_GO]     = { "go",     true,  BIT(WS_SPARE) | BIT(WS_CONNECTED) |

@@ -9,12 +9,12 @@
  * which state: anything else is a protocol violation (the supervisor drops
  * the worker, a worker exits).
  *
- *   supervisor -> worker   MSG_FD     arg 0, data = peer address, + fd
+ *   supervisor -> worker   MSG_FD     arg 1 for TLS, data = peer, + fd
  *                          MSG_GRANT  arg = 1 if an earlier holder was told to go
  *                          MSG_DENY   arg = enum msg_reason (shutdown)
  *                          MSG_GO     arg = enum msg_reason
  *                          MSG_QUERY  (answer with MSG_STATUS)
- *   worker -> supervisor   MSG_CLAIM  data = session id
+ *   worker -> supervisor   MSG_CLAIM  data = session key (id or user/id)
  *                          MSG_STATUS data = "batch=... running=N ..."
  */
 #ifndef WSTASKD_MSG_H

@@ -5,6 +5,7 @@
  * supervisor to refuse a claim that a broken worker might send.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "session_id.h"
 
@@ -24,6 +25,29 @@ session_id_valid(const char *s, size_t len)
 			return false;
 	}
 	return true;
+}
+
+/* "id", or "user/id" where user is 1 to 64 of [A-Za-z0-9._@+-]. */
+bool
+session_key_valid(const char *s, size_t len)
+{
+	const char	*slash = memchr(s, '/', len);
+	size_t		 ulen, i;
+
+	if (slash == NULL)
+		return session_id_valid(s, len);
+	ulen = (size_t)(slash - s);
+	if (ulen < 1 || ulen > SESSION_USER_MAX)
+		return false;
+	for (i = 0; i < ulen; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		    c == '@' || c == '+' || c == '-'))
+			return false;
+	}
+	return session_id_valid(slash + 1, len - ulen - 1);
 }
 
 void

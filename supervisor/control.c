@@ -70,7 +70,7 @@ control_message(struct supervisor *sv, struct worker *w, struct msg *m)
 	}
 	switch (m->type) {
 	case MSG_CLAIM:
-		if (!session_id_valid(m->data, m->len)) {
+		if (!session_key_valid(m->data, m->len)) {
 			control_violation(sv, w, "claim of an invalid id");
 			return;
 		}

@@ -257,7 +257,7 @@ listen_drain_expired(struct supervisor *sv, int64_t now)
  * the kernel send a reset that can destroy the reply in flight.
  */
 static void
-listen_refuse(struct supervisor *sv, int fd, const char *why)
+listen_refuse(struct supervisor *sv, int fd, bool tls, const char *why)
 {
 	struct drain	*d;
 	int64_t		 now = now_usec();
@@ -267,7 +267,8 @@ listen_refuse(struct supervisor *sv, int fd, const char *why)
 		log_warnx("refusing connections: %s", why);
 		sv->sv_full_logged = now;
 	}
-	if (send(fd, refuse_503, sizeof(refuse_503) - 1, MSG_NOSIGNAL) < 0 ||
+	/* A plain-text reply means nothing to a TLS client: just close. */
+	if (tls || send(fd, refuse_503, sizeof(refuse_503) - 1, MSG_NOSIGNAL) < 0 ||
 	    shutdown(fd, SHUT_WR) < 0 || sv->sv_ndrains >= DRAIN_MAX ||
 	    (d = calloc(1, sizeof(*d))) == NULL) {
 		close(fd);
@@ -319,10 +320,12 @@ listen_accept(struct supervisor *sv, struct listener *l)
 			log_warn("setsockopt TCP_NODELAY");
 		listen_peer(&ss, len, peer, sizeof(peer));
 		if (sv->sv_nconns >= sv->sv_cfg->max_sessions) {
-			listen_refuse(sv, fd, "--max-sessions reached");
+			listen_refuse(sv, fd, l->l_spec->tls,
+			    "--max-sessions reached");
 			continue;
 		}
-		if (spawn_handoff(sv, fd, peer) < 0)
-			listen_refuse(sv, fd, "cannot fork a worker");
+		if (spawn_handoff(sv, fd, peer, l->l_spec->tls) < 0)
+			listen_refuse(sv, fd, l->l_spec->tls,
+			    "cannot fork a worker");
 	}
 }

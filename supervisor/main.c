@@ -70,6 +70,14 @@ main_free(struct supervisor *sv, struct config *cfg)
 	free(cfg->www_dir);
 	free(cfg->ws_path);
 	free(cfg->pidfile);
+	free(cfg->ssl_cert);
+	free(cfg->ssl_key);
+	tls_pem_free(&cfg->tls);
+	for (i = 0; i < cfg->ncredentials; i++) {
+		explicit_bzero(cfg->credentials[i], strlen(cfg->credentials[i]));
+		free(cfg->credentials[i]);
+	}
+	free(cfg->credentials);
 	free(cfg->user);
 	free(cfg->group);
 	close(sv->sv_sigfd);

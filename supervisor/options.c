@@ -53,8 +53,8 @@ struct opt {
 };
 
 static opt_fn opt_listen, opt_dir, opt_path, opt_uint, opt_size, opt_origin,
-    opt_pass_env, opt_flag, opt_string, opt_verbose, opt_quiet, opt_version,
-    opt_help;
+    opt_pass_env, opt_flag, opt_string, opt_credential, opt_verbose, opt_quiet,
+    opt_version, opt_help;
 
 #define CFG(m)	offsetof(struct config, m)
 
@@ -99,6 +99,16 @@ static const struct opt opt_table[] = {
 	  "pass environment variable NAME to handlers; repeatable" },
 	{ "spare", 0, "N", 0, 1000, CFG(spare), opt_uint,
 	  "keep N workers forked and waiting for a connection (default 2)" },
+	{ "handshake-timeout", 0, "SECS", 1, 3600, CFG(handshake_timeout),
+	  opt_uint, "close a connection not upgraded to a WebSocket within "
+	  "SECS (default 10)" },
+	{ "ssl-cert", 0, "FILE", 0, 0, CFG(ssl_cert), opt_string,
+	  "serve TLS on the TCP listeners with this PEM certificate (and its "
+	  "chain)" },
+	{ "ssl-key", 0, "FILE", 0, 0, CFG(ssl_key), opt_string,
+	  "the PEM private key of --ssl-cert" },
+	{ "credential", 0, "USER:PASS", 0, 0, 0, opt_credential,
+	  "require HTTP basic auth; repeatable; session ids are then per user" },
 	{ "user", 0, "USER", 0, 0, CFG(user), opt_string,
 	  "after binding, drop privileges to USER (and its group)" },
 	{ "group", 0, "GROUP", 0, 0, CFG(group), opt_string,
@@ -162,7 +172,7 @@ usage(FILE *fp)
 		else
 			snprintf(left, sizeof(left), "    --%s%s%s", o->o_long,
 			    o->o_arg ? " " : "", o->o_arg ? o->o_arg : "");
-		fprintf(fp, "  %-28s %s\n", left, o->o_help);
+		fprintf(fp, "  %-30s %s\n", left, o->o_help);
 	}
 }
 
@@ -214,6 +224,32 @@ opt_string(const struct opt *o, const char *arg, struct config *cfg)
 	free(*field);
 	if ((*field = strdup(arg)) == NULL)
 		fatal("strdup");
+}
+
+static void
+opt_credential(const struct opt *o, const char *arg, struct config *cfg)
+{
+	const char	*colon = strchr(arg, ':');
+	char		**v, *c;
+	size_t		 ulen, i;
+
+	if (colon == NULL || colon == arg || colon[1] == '\0')
+		opt_fail(o, "expected USER:PASS");
+	ulen = (size_t)(colon - arg);
+	if (ulen > CREDENTIAL_USER_MAX)
+		opt_fail(o, "user name longer than %d", CREDENTIAL_USER_MAX);
+	for (i = 0; i < ulen; i++)
+		if (!isalnum((unsigned char)arg[i]) && !strchr("._@+-", arg[i]))
+			opt_fail(o, "user name must be of A-Z a-z 0-9 . _ @ + -");
+	if (strlen(colon + 1) > 256)
+		opt_fail(o, "password longer than 256");
+	if ((c = strdup(arg)) == NULL)
+		fatal("strdup");
+	v = reallocarray(cfg->credentials, cfg->ncredentials + 1, sizeof(*v));
+	if (v == NULL)
+		fatal("reallocarray");
+	cfg->credentials = v;
+	v[cfg->ncredentials++] = c;
 }
 
 static void
@@ -425,6 +461,31 @@ options_defaults(struct config *cfg)
 	cfg->spare = DEF_SPARE;
 	cfg->verbosity = LOG_LVL_INFO;
 	cfg->shutdown_timeout = DEF_SHUTDOWN_TIMEOUT;
+	cfg->handshake_timeout = DEF_HANDSHAKE_TIMEOUT;
+}
+
+/* Read now, while the key is readable: workers may run as --user. */
+static void
+options_tls(struct config *cfg)
+{
+	char	err[512];
+	size_t	i;
+
+	if (cfg->ssl_cert == NULL && cfg->ssl_key == NULL)
+		return;
+	if (cfg->ssl_cert == NULL || cfg->ssl_key == NULL) {
+		fprintf(stderr, "wstaskd: --%s: needs --%s too\n",
+		    cfg->ssl_cert ? "ssl-cert" : "ssl-key",
+		    cfg->ssl_cert ? "ssl-key" : "ssl-cert");
+		exit(EX_USAGE);
+	}
+	if (tls_pem_read(&cfg->tls, cfg->ssl_cert, cfg->ssl_key, err,
+	    sizeof(err)) < 0) {
+		fprintf(stderr, "wstaskd: --ssl-cert/--ssl-key: %s\n", err);
+		exit(EX_USAGE);
+	}
+	for (i = 0; i < cfg->nlistens; i++)
+		cfg->listens[i].tls = cfg->listens[i].family != AF_UNIX;
 }
 
 /* --user and --group become ids now, so a typo is a usage error. */
@@ -510,6 +571,7 @@ options_finish(struct config *cfg)
 		free(dir);
 	}
 	options_identity(cfg);
+	options_tls(cfg);
 	if (cfg->ws_path == NULL && (cfg->ws_path = strdup(DEF_PATH)) == NULL)
 		fatal("strdup");
 	dir = cfg->tasks_dir;

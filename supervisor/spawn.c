@@ -139,7 +139,7 @@ spawn_unspare(struct supervisor *sv, struct worker *w)
 
 /* Gives the connection to a spare (or a new worker); -1 if none can be had. */
 int
-spawn_handoff(struct supervisor *sv, int fd, const char *peer)
+spawn_handoff(struct supervisor *sv, int fd, const char *peer, bool tls)
 {
 	struct worker	*w = TAILQ_FIRST(&sv->sv_spares);
 
@@ -147,7 +147,7 @@ spawn_handoff(struct supervisor *sv, int fd, const char *peer)
 		spawn_unspare(sv, w);
 	else if ((w = spawn_worker(sv)) == NULL)
 		return -1;
-	if (control_send(sv, w, MSG_FD, 0, peer, strlen(peer), fd) < 0) {
+	if (control_send(sv, w, MSG_FD, tls, peer, strlen(peer), fd) < 0) {
 		spawn_tell_go(sv, w, REASON_SHUTDOWN);
 		return -1;
 	}

@@ -46,7 +46,7 @@ struct worker {
 	int			 w_ctl;		/* -1 once read to EOF */
 	enum wstate		 w_state;
 	struct session		*w_ses;		/* claimed, held or draining */
-	char			 w_id[SESSION_ID_MAX + 1];
+	char			 w_id[SESSION_KEY_MAX + 1];
 	char			 w_peer[64];
 	int64_t			 w_start;	/* usec, monotonic */
 	int64_t			 w_kill_at;	/* SIGKILL deadline, 0 none */
@@ -69,7 +69,7 @@ struct worker {
 TAILQ_HEAD(worker_list, worker);
 
 struct session {
-	char			 s_id[SESSION_ID_MAX + 1];
+	char			 s_id[SESSION_KEY_MAX + 1];
 	int64_t			 s_created;	/* usec */
 	struct worker		*s_holder;	/* granted, not yet over */
 	struct worker		*s_pending;	/* newest claimant */
@@ -133,7 +133,8 @@ void		 listen_drain_expired(struct supervisor *sv, int64_t now);
 
 /* spawn.c */
 struct worker	*spawn_worker(struct supervisor *sv);
-int		 spawn_handoff(struct supervisor *sv, int fd, const char *peer);
+int		 spawn_handoff(struct supervisor *sv, int fd, const char *peer,
+		    bool tls);
 void		 spawn_top_up(struct supervisor *sv);
 void		 spawn_reap(struct supervisor *sv);
 void		 spawn_sweep(struct supervisor *sv);

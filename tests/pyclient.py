@@ -16,6 +16,7 @@ Output (stdout, flushed per line): "open proto=NAME", each text message
 """
 
 import asyncio
+import base64
 import getopt
 import logging
 import os
@@ -31,7 +32,7 @@ import websockets.client
 import websockets.exceptions
 import websockets.uri
 
-USAGE = ("usage: pyclient.py [-t SECS] [-o ORIGIN] [-p PROTOCOLS]"
+USAGE = ("usage: pyclient.py [-t SECS] [-o ORIGIN] [-p PROTOCOLS] [-a USER:PASS]"
          " [-u UNIXSOCK] [-T] [-k] URL")
 MAX_REASON = 123        # close reason limit in bytes (RFC 6455)
 LINE_LIMIT = 1 << 30    # longest stdin command line
@@ -42,10 +43,10 @@ class Opts:
 
     def __init__(self, argv):
         self.timeout = 30.0
-        self.origin = self.protocols = self.unixsock = None
+        self.origin = self.protocols = self.unixsock = self.auth = None
         self.stamp = self.insecure = False
         try:
-            optlist, args = getopt.getopt(argv, "t:o:p:u:Tk")
+            optlist, args = getopt.getopt(argv, "t:o:p:u:a:Tk")
         except getopt.GetoptError as e:
             usage(str(e))
         for opt, val in optlist:
@@ -72,6 +73,8 @@ class Opts:
             self.protocols = val
         elif opt == "-u":
             self.unixsock = val
+        elif opt == "-a":
+            self.auth = val
         elif opt == "-T":
             self.stamp = True
         elif opt == "-k":
@@ -302,6 +305,9 @@ def connect_args(opts):
               open_timeout=None, create_protocol=NoRedirectProtocol)
     if opts.origin is not None:
         kw["origin"] = opts.origin
+    if opts.auth is not None:
+        token = base64.b64encode(opts.auth.encode()).decode()
+        kw["extra_headers"] = {"Authorization": "Basic " + token}
     if opts.protocols is not None:
         kw["subprotocols"] = [p.strip() for p in opts.protocols.split(",")
                               if p.strip()]

@@ -66,7 +66,7 @@ struct outmsg {
 static struct app {
 	/* options */
 	double timeout_s;
-	const char *origin, *protocols, *unixsock;
+	const char *origin, *protocols, *unixsock, *auth;
 	int stamp, insecure;
 	int stdout_broken;
 	/* parsed URL */
@@ -662,6 +662,25 @@ static void on_conn_error(struct lws *wsi, const char *in, size_t len)
 	finish(1);
 }
 
+/* -a USER:PASS: an Authorization: Basic header on the upgrade request */
+static int append_auth(struct lws *wsi, void *in, size_t len)
+{
+	unsigned char **p = (unsigned char **)in, *end = *p + len;
+	char b64[1024], hdr[1100];
+	int n;
+
+	if (!app.auth)
+		return 0;
+	n = lws_b64_encode_string(app.auth, (int)strlen(app.auth), b64,
+				  (int)sizeof(b64));
+	if (n < 0)
+		return -1;
+	n = snprintf(hdr, sizeof(hdr), "Basic %s", b64);
+	return lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_AUTHORIZATION,
+					    (unsigned char *)hdr, n, p, end)
+		? -1 : 0;
+}
+
 static int lws_cb(struct lws *wsi, enum lws_callback_reasons reason,
 		  void *user, void *in, size_t len)
 {
@@ -677,6 +696,8 @@ static int lws_cb(struct lws *wsi, enum lws_callback_reasons reason,
 				 WSI_TOKEN_PROTOCOL) < 0)
 			app.proto[0] = '\0';
 		break;
+	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
+		return append_auth(wsi, in, len);
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
 		on_established(wsi);
 		break;
@@ -716,7 +737,7 @@ static const struct lws_protocols protocols[] = {
 static void usage(void)
 {
 	fprintf(stderr, "usage: wsclient [-t SECS] [-o ORIGIN] [-p PROTOCOLS]"
-		" [-u UNIXSOCK] [-T] [-k] URL\n");
+		" [-u UNIXSOCK] [-a USER:PASS] [-T] [-k] URL\n");
 	exit(1);
 }
 
@@ -804,7 +825,7 @@ static void parse_args(int argc, char **argv)
 	int c;
 
 	app.timeout_s = 30;
-	while ((c = getopt(argc, argv, "+t:o:p:u:Tk")) != -1) {
+	while ((c = getopt(argc, argv, "+t:o:p:u:a:Tk")) != -1) {
 		switch (c) {
 		case 't':
 			app.timeout_s = strtod(optarg, &end);
@@ -815,6 +836,7 @@ static void parse_args(int argc, char **argv)
 		case 'o': app.origin = optarg; break;
 		case 'p': app.protocols = optarg; break;
 		case 'u': app.unixsock = optarg; break;
+		case 'a': app.auth = optarg; break;
 		case 'T': app.stamp = 1; break;
 		case 'k': app.insecure = 1; break;
 		default: usage();

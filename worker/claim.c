@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cJSON.h>
 
@@ -33,10 +34,12 @@ claim_title(struct wk *k)
 		setproctitle("worker peer=%s", k->k_peer);
 }
 
+/* With basic auth the supervisor's key is user/id: users never meet. */
 static void
 claim_start(struct wk *k, const char *id, size_t len)
 {
-	char	err[128];
+	char	err[128], key[SESSION_KEY_MAX + 1];
+	int	n;
 
 	memcpy(k->k_session, id, len);
 	k->k_session[len] = '\0';
@@ -44,7 +47,11 @@ claim_start(struct wk *k, const char *id, size_t len)
 	k->k_state = WS_CLAIMING;
 	conn_pause(k, true);
 	claim_title(k);
-	if (msg_send(CTL_FD, MSG_CLAIM, 0, k->k_session, len, -1, err,
+	if (k->k_user[0])
+		n = snprintf(key, sizeof(key), "%s/%s", k->k_user, k->k_session);
+	else
+		n = snprintf(key, sizeof(key), "%s", k->k_session);
+	if (msg_send(CTL_FD, MSG_CLAIM, 0, key, (size_t)n, -1, err,
 	    sizeof(err)) < 0) {
 		log_warnx("%s", err);
 		worker_go(k, GO_SHUTDOWN);
@@ -122,6 +129,7 @@ void
 claim_first_message(struct wk *k, const char *text, size_t len)
 {
 	const cJSON	*type;
+	const char	*why;
 	cJSON		*msg;
 	size_t		 i = 0;
 
@@ -135,8 +143,8 @@ claim_first_message(struct wk *k, const char *text, size_t len)
 			    "session id, a hello nor a run");
 		return;
 	}
-	if ((msg = json_parse(text, len)) == NULL) {
-		event_error(k, "bad_json", NULL, "message is not valid JSON");
+	if ((msg = json_parse(text, len, &why)) == NULL) {
+		event_error(k, "bad_json", NULL, "%s", why);
 		return;
 	}
 	type = cJSON_GetObjectItemCaseSensitive(msg, "type");
@@ -170,16 +178,42 @@ claim_granted(struct wk *k, bool superseded)
 }
 
 static void
-claim_fd(struct wk *k, int fd, const char *peer)
+claim_handshake_timeout(lws_sorted_usec_list_t *sul)
 {
+	struct wk *k = lws_container_of(sul, struct wk, k_sul_handshake);
+
+	if (k->k_conn == NULL || k->k_ws)
+		return;
+	log_info("event=handshake-timeout peer=%s secs=%u", k->k_peer,
+	    k->k_cfg->handshake_timeout);
+	lws_set_timeout(k->k_conn, PENDING_TIMEOUT_HTTP_CONTENT,
+	    LWS_TO_KILL_ASYNC);
+}
+
+static void
+claim_fd(struct wk *k, int fd, bool tls, const char *peer)
+{
+	struct lws_vhost	*vh = tls ? k->k_vh_tls : k->k_vh;
+
 	strlcpy(k->k_peer, peer, sizeof(k->k_peer));
 	k->k_state = WS_CONNECTED;
 	claim_title(k);
+	if (vh == NULL) {
+		log_warnx("a TLS connection but no TLS vhost");
+		close(fd);
+		worker_go(k, GO_CLOSED);
+		return;
+	}
 	/* lws closes the fd itself when adoption fails. */
-	if ((k->k_conn = lws_adopt_socket_vhost(k->k_vh, fd)) == NULL) {
+	if ((k->k_conn = lws_adopt_socket_vhost(vh, fd)) == NULL) {
 		log_warnx("lws_adopt_socket_vhost failed peer=%s", peer);
 		worker_go(k, GO_CLOSED);
+		return;
 	}
+	/* Not upgraded in time: a slow or idle socket must not hold a worker. */
+	lws_sul_schedule(k->k_ctx, 0, &k->k_sul_handshake,
+	    claim_handshake_timeout,
+	    (lws_usec_t)k->k_cfg->handshake_timeout * LWS_US_PER_SEC);
 }
 
 /* The answer to the supervisor's MSG_QUERY (SIGUSR1). */
@@ -220,7 +254,7 @@ claim_dispatch(struct wk *k, struct msg *m, int fd)
 			worker_go(k, GO_SHUTDOWN);
 			return;
 		}
-		claim_fd(k, fd, m->data);
+		claim_fd(k, fd, m->arg != 0, m->data);
 		break;
 	case MSG_GRANT:
 		claim_granted(k, m->arg != 0);

@@ -18,6 +18,7 @@
 int
 conn_established(struct wk *k, struct lws *wsi)
 {
+	lws_sul_cancel(&k->k_sul_handshake);
 	k->k_ws = true;
 	k->k_state = WS_CONNECTED;
 	claim_from_query(k, wsi);

@@ -185,6 +185,78 @@ http_request(struct wk *k, struct lws *wsi)
 	    "not found\n", 10);
 }
 
+/*
+ * Basic auth (--credential).  The user becomes the namespace of the
+ * session ids this connection claims.
+ */
+static bool
+http_authorized(struct wk *k, struct lws *wsi)
+{
+	const struct config	*cfg = k->k_cfg;
+	char			 hdr[640], plain[480];
+	size_t			 i, len;
+	int			 n;
+	bool			 ok = false;
+
+	if (cfg->ncredentials == 0)
+		return true;
+	if (lws_hdr_copy(wsi, hdr, sizeof(hdr),
+	    WSI_TOKEN_HTTP_AUTHORIZATION) < 7 || strncasecmp(hdr, "Basic ", 6))
+		return false;
+	n = lws_b64_decode_string(hdr + 6, plain, sizeof(plain) - 1);
+	if (n <= 0)
+		return false;
+	len = (size_t)n;
+	plain[len] = '\0';
+	for (i = 0; i < cfg->ncredentials && !ok; i++) {
+		const char *c = cfg->credentials[i];
+
+		if (strlen(c) == len && lws_timingsafe_bcmp(c, plain, (uint32_t)len) == 0) {
+			ok = true;
+			snprintf(k->k_user, sizeof(k->k_user), "%.*s",
+			    (int)(strchr(c, ':') - c), c);
+		}
+	}
+	explicit_bzero(plain, sizeof(plain));
+	explicit_bzero(hdr, sizeof(hdr));
+	return ok;
+}
+
+/* 401 with a challenge; the caller ends the transaction. */
+static int
+http_unauthorized(struct wk *k, struct lws *wsi)
+{
+	static const char realm[] = "Basic realm=\"wstaskd\", charset=\"UTF-8\"";
+	unsigned char	 buf[LWS_PRE + HDR_MAX], *start = buf + LWS_PRE;
+	unsigned char	*p = start, *end = buf + sizeof(buf) - 1;
+
+	log_info("event=refuse peer=%s status=401", k->k_peer);
+	if (lws_add_http_header_status(wsi, HTTP_STATUS_UNAUTHORIZED, &p, end) ||
+	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_WWW_AUTHENTICATE,
+	    (const unsigned char *)realm, sizeof(realm) - 1, &p, end) ||
+	    lws_add_http_header_content_length(wsi, 0, &p, end) ||
+	    lws_finalize_http_header(wsi, &p, end))
+		return -1;
+	if (lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_HEADERS) < 0)
+		return -1;
+	return 1;
+}
+
+/*
+ * Every plain HTTP request, before a file mount or a callback serves it:
+ * with --credential only /healthz is open (load balancers probe it).
+ * Non-zero closes the connection after the 401.
+ */
+int
+http_filter(struct wk *k, struct lws *wsi, const char *uri, size_t len)
+{
+	if (k->k_cfg->ncredentials == 0 || (len == 8 && uri &&
+	    !memcmp(uri, "/healthz", 8)) || http_authorized(k, wsi))
+		return 0;
+	http_unauthorized(k, wsi);
+	return 1;
+}
+
 static bool
 http_origin_ok(struct wk *k, struct lws *wsi, char *why, size_t len)
 {
@@ -223,6 +295,8 @@ http_confirm_upgrade(struct wk *k, struct lws *wsi)
 		lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
 		return 1;
 	}
+	if (!http_authorized(k, wsi))
+		return http_unauthorized(k, wsi) < 0 ? -1 : 1;
 	if (!http_origin_ok(k, wsi, why, sizeof(why))) {
 		log_info("event=refuse peer=%s status=403 %s", k->k_peer, why);
 		lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);

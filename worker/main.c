@@ -24,6 +24,7 @@
 
 #include "log.h"
 #include "role.h"
+#include "tls.h"
 #include "util.h"
 #include "worker.h"
 
@@ -133,10 +134,24 @@ worker_context(struct wk *k)
 	info.mounts = http_mounts(cfg, mounts, 3);
 	info.vhost_name = "wstaskd";
 	info.keepalive_timeout = 5;
+	if (cfg->tls.cert)
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 	if ((k->k_ctx = lws_create_context(&info)) == NULL)
 		fatalx("lws_create_context failed");
 	if ((k->k_vh = lws_create_vhost(k->k_ctx, &info)) == NULL)
 		fatalx("lws_create_vhost failed");
+	if (cfg->tls.cert == NULL)
+		return;
+	/*
+	 * An empty SSL_CTX that worker_callback() fills from the PEM the
+	 * supervisor read (LOAD_EXTRA_SERVER_VERIFY_CERTS).  http/1.1 only:
+	 * one worker must never carry several WebSockets over HTTP/2.
+	 */
+	info.vhost_name = "wstaskd-tls";
+	info.options |= LWS_SERVER_OPTION_CREATE_VHOST_SSL_CTX;
+	info.alpn = "http/1.1";
+	if ((k->k_vh_tls = lws_create_vhost(k->k_ctx, &info)) == NULL)
+		fatalx("lws_create_vhost (TLS) failed");
 }
 
 static void
@@ -165,6 +180,7 @@ worker_free_batches(struct wk *k)
 {
 	lws_sul_cancel(&k->k_sul_close);
 	lws_sul_cancel(&k->k_sul_grace);
+	lws_sul_cancel(&k->k_sul_handshake);
 	if (k->k_next)
 		batch_free(k->k_next);
 	if (k->k_cur)
@@ -320,12 +336,28 @@ worker_raw_closed(struct wk *k, struct lws *wsi)
 }
 
 static int
+worker_tls_certs(struct wk *k, void *ssl_ctx)
+{
+	char	err[256];
+
+	if (tls_pem_install(ssl_ctx, &k->k_cfg->tls, err, sizeof(err)) < 0) {
+		log_warnx("TLS: %s", err);
+		return 1;
+	}
+	return 0;
+}
+
+static int
 worker_callback(struct lws *wsi, enum lws_callback_reasons reason,
     void *user, void *in, size_t len)
 {
 	struct wk	*k = lws_context_user(lws_get_context(wsi));
 
 	switch (reason) {
+	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
+		return worker_tls_certs(k, user);
+	case LWS_CALLBACK_FILTER_HTTP_CONNECTION:
+		return http_filter(k, wsi, in, len);
 	case LWS_CALLBACK_HTTP:
 		return http_request(k, wsi);
 	case LWS_CALLBACK_HTTP_WRITEABLE:

@@ -26,10 +26,11 @@ void
 request_handle(struct wk *k, const char *text, size_t len)
 {
 	const cJSON	*type;
+	const char	*why;
 	cJSON		*msg;
 
-	if ((msg = json_parse(text, len)) == NULL) {
-		event_error(k, "bad_json", NULL, "message is not valid JSON");
+	if ((msg = json_parse(text, len, &why)) == NULL) {
+		event_error(k, "bad_json", NULL, "%s", why);
 		return;
 	}
 	type = cJSON_GetObjectItemCaseSensitive(msg, "type");

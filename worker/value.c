@@ -19,6 +19,8 @@
 #include "log.h"
 #include "worker.h"
 
+#define JSON_DEPTH_MAX	64
+
 static size_t
 utf8_seq(const unsigned char *s, size_t len, size_t i, bool *ok)
 {
@@ -167,14 +169,49 @@ json_strict(const char *s, size_t len)
 	return true;
 }
 
-/* The one JSON value that is the whole of text (NUL at text[len]), or NULL. */
-void *
-json_parse(const char *text, size_t len)
+/* Nesting depth of arrays and objects, counted outside strings. */
+static size_t
+json_depth(const char *s, size_t len)
 {
-	cJSON	*v;
+	size_t	i, depth = 0, max = 0;
+	bool	str = false;
 
+	for (i = 0; i < len; i++) {
+		if (str) {
+			if (s[i] == '\\')
+				i++;
+			else if (s[i] == '"')
+				str = false;
+		} else if (s[i] == '"')
+			str = true;
+		else if (s[i] == '[' || s[i] == '{') {
+			if (++depth > max)
+				max = depth;
+		} else if (s[i] == ']' || s[i] == '}')
+			depth--;
+	}
+	return max;
+}
+
+/*
+ * The one JSON value that is the whole of text (NUL at text[len]), or NULL
+ * with *why saying so.  Deep nesting is refused before cJSON recurses.
+ */
+void *
+json_parse(const char *text, size_t len, const char **why)
+{
+	cJSON		*v;
+	const char	*dummy;
+
+	if (why == NULL)
+		why = &dummy;
+	*why = "message is not valid JSON";
 	if (memchr(text, '\0', len) != NULL)
 		return NULL;
+	if (json_depth(text, len) > JSON_DEPTH_MAX) {
+		*why = "message nests arrays and objects deeper than 64";
+		return NULL;
+	}
 	if ((v = cJSON_ParseWithLengthOpts(text, len + 1, NULL, 1)) == NULL)
 		return NULL;
 	if (!json_strict(text, len)) {
@@ -197,7 +234,7 @@ value_from_output(const char *buf, size_t len)
 		return cJSON_CreateNull();
 	if ((text = utf8_repair(buf, len, &tlen)) == NULL)
 		return NULL;
-	if ((v = json_parse(text, tlen)) == NULL)
+	if ((v = json_parse(text, tlen, NULL)) == NULL)
 		v = cJSON_CreateString(text);
 	free(text);
 	return v;

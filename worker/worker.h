@@ -92,7 +92,8 @@ enum going { GO_NONE = 0, GO_CLOSED, GO_SUPERSEDED, GO_SHUTDOWN };
 struct wk {
 	const struct config	*k_cfg;
 	struct lws_context	*k_ctx;
-	struct lws_vhost	*k_vh;
+	struct lws_vhost	*k_vh;		/* plain */
+	struct lws_vhost	*k_vh_tls;	/* NULL without --ssl-cert */
 	struct lws		*k_conn;	/* the connection, NULL once gone */
 	struct lws		*k_ctl_wsi;
 	struct lws		*k_sig_wsi;
@@ -106,6 +107,7 @@ struct wk {
 	bool			 k_have_id;
 	char			 k_peer[64];
 	char			 k_session[SESSION_ID_MAX + 1];
+	char			 k_user[SESSION_USER_MAX + 1];	/* basic auth */
 
 	/* receiving */
 	char			*k_rx;
@@ -134,6 +136,7 @@ struct wk {
 	bool			 k_quit;
 	lws_sorted_usec_list_t	 k_sul_grace;	/* cancel: SIGKILL time */
 	lws_sorted_usec_list_t	 k_sul_close;	/* cap on the close wait */
+	lws_sorted_usec_list_t	 k_sul_handshake; /* --handshake-timeout */
 };
 
 /* main.c */
@@ -152,6 +155,8 @@ void		 conn_message(struct wk *k, const char *text, size_t len);
 
 /* http.c */
 int		 http_confirm_upgrade(struct wk *k, struct lws *wsi);
+int		 http_filter(struct wk *k, struct lws *wsi, const char *uri,
+		    size_t len);
 int		 http_request(struct wk *k, struct lws *wsi);
 int		 http_writeable(struct wk *k, struct lws *wsi);
 const struct lws_http_mount *http_mounts(const struct config *cfg,
@@ -209,7 +214,7 @@ void		 outq_free(struct wk *k);
 
 /* value.c */
 void		*value_from_output(const char *buf, size_t len);
-void		*json_parse(const char *text, size_t len);
+void		*json_parse(const char *text, size_t len, const char **why);
 char		*utf8_repair(const char *buf, size_t len, size_t *outlen);
 
 #endif
