@@ -86,13 +86,14 @@ start_wstaskd() {
 	: > "$WT_DIR/daemon.log"
 	(
 		t_close_client_fds
-		exec "$WSTASKD" -l 127.0.0.1:0 -t "$T_HANDLERS" -w "$T_ROOT/www" \
+		# shellcheck disable=SC2086
+		exec ${WSTASKD_WRAP:-} "$WSTASKD" -l 127.0.0.1:0 -t "$T_HANDLERS" -w "$T_ROOT/www" \
 		    --allow-root --kill-grace 200 --ping-interval 1 \
 		    --ping-timeout 2 --pass-env WT_DIR -v "$@" \
 		    2>> "$WT_DIR/daemon.log"
 	) &
 	T_DPID=$!
-	if ! wait_for 5 grep -q 'event=listen addr=127.0.0.1:' "$WT_DIR/daemon.log"; then
+	if ! wait_for "${T_START_SECS:-5}" grep -q 'event=listen addr=127.0.0.1:' "$WT_DIR/daemon.log"; then
 		diag "wstaskd did not start:" "$(cat "$WT_DIR/daemon.log")"
 		return 1
 	fi
@@ -283,10 +284,10 @@ t_cleanup() {
 	done
 	stop_wstaskd
 	wait
-	if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:|protocol-violation' \
+	if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:|protocol-violation|ERROR SUMMARY: [1-9]|definitely lost: [1-9]' \
 	    "$WT_DIR/daemon.log" 2>/dev/null; then
-		diag "sanitizer or protocol report in the daemon log:"
-		grep -E -A20 'Sanitizer|runtime error:|protocol-violation' \
+		diag "sanitizer, valgrind or protocol report in the daemon log:"
+		grep -E -A20 'Sanitizer|runtime error:|protocol-violation|ERROR SUMMARY: [1-9]|definitely lost: [1-9]' \
 		    "$WT_DIR/daemon.log" | head -40 | sed 's/^/# /'
 		T_FAILED=$((T_FAILED + 1))
 		trap - EXIT

@@ -45,7 +45,7 @@ claim_start(struct wk *k, const char *id, size_t len)
 	k->k_session[len] = '\0';
 	k->k_have_id = true;
 	k->k_state = WS_CLAIMING;
-	conn_pause(k, true);
+	conn_rx_update(k);
 	claim_title(k);
 	if (k->k_user[0])
 		n = snprintf(key, sizeof(key), "%s/%s", k->k_user, k->k_session);
@@ -165,7 +165,7 @@ claim_granted(struct wk *k, bool superseded)
 	    superseded);
 	k->k_state = WS_GRANTED;
 	event_ready(k, superseded);
-	conn_pause(k, false);
+	conn_rx_update(k);
 	if (k->k_conn)		/* the wait was ours, not the client's */
 		lws_validity_confirmed(k->k_conn);
 	if (k->k_held) {

@@ -6,8 +6,9 @@
  * --max-message (over it: close 1009 before parsing anything).  Events
  * are queued and written one per writeable callback, in order.  While
  * more than OUTQ_HIGH bytes wait, the connection is "choked": the batch
- * stops reading task output and starting tasks, so a client that does not
- * read cannot make the worker's memory grow.
+ * stops reading task output and starting tasks, and the client is not
+ * read either, so a client that does not read cannot make the worker's
+ * memory grow, whatever it sends.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -25,12 +26,20 @@ conn_established(struct wk *k, struct lws *wsi)
 	return 0;
 }
 
-/* While claiming, the client is not read: its messages wait in the socket. */
+/*
+ * Whether to read the client: not while claiming (its messages wait in
+ * the socket until the grant) and not while choked (a client that does
+ * not read must not make us queue ever more answers); always while
+ * leaving, since the close handshake needs reading.
+ */
 void
-conn_pause(struct wk *k, bool paused)
+conn_rx_update(struct wk *k)
 {
+	bool	on = k->k_going != GO_NONE ||
+		    (k->k_state != WS_CLAIMING && !k->k_choked);
+
 	if (k->k_conn && k->k_ws)
-		lws_rx_flow_control(k->k_conn, paused ? 0 : 1);
+		lws_rx_flow_control(k->k_conn, on ? 1 : 0);
 }
 
 static int
@@ -113,6 +122,7 @@ conn_unchoke(struct wk *k)
 	if (!k->k_choked || k->k_qbytes > OUTQ_LOW)
 		return;
 	k->k_choked = false;
+	conn_rx_update(k);
 	batch_resume(k);
 }
 
@@ -161,7 +171,7 @@ conn_close(struct wk *k, int code, const char *reason)
 		return;
 	k->k_close_code = code;
 	k->k_close_reason = reason;
-	conn_pause(k, false);
+	conn_rx_update(k);
 	lws_callback_on_writable(k->k_conn);
 }
 

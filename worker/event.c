@@ -57,6 +57,7 @@ event_push(struct wk *k, void *objv)
 	lws_callback_on_writable(k->k_conn);
 	if (!k->k_choked && k->k_qbytes > OUTQ_HIGH) {
 		k->k_choked = true;
+		conn_rx_update(k);
 		batch_choke(k);
 	}
 }

@@ -290,8 +290,7 @@ worker_go(struct wk *k, enum going why)
 	k->k_state = WS_GOING;
 	log_debug("event=going session=%s reason=%s", k->k_session,
 	    reason[why]);
-	if (k->k_conn)
-		conn_pause(k, false);	/* the close handshake needs reading */
+	conn_rx_update(k);	/* the close handshake needs reading */
 	if (k->k_next) {
 		k->k_next->b_reason = reason[why];
 		event_cancelled(k, k->k_next);

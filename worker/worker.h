@@ -150,7 +150,7 @@ int		 conn_receive(struct wk *k, struct lws *wsi, const void *in,
 int		 conn_writeable(struct wk *k, struct lws *wsi);
 void		 conn_gone(struct wk *k);
 void		 conn_close(struct wk *k, int code, const char *reason);
-void		 conn_pause(struct wk *k, bool paused);
+void		 conn_rx_update(struct wk *k);
 void		 conn_message(struct wk *k, const char *text, size_t len);
 
 /* http.c */
