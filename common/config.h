@@ -70,6 +70,7 @@ struct config {
 	bool		 allow_root;
 	int		 verbosity;
 	bool		 daemonize;
+	bool		 check_only;	/* -n: check the flags and files, exit */
 	bool		 use_syslog;
 	char		*pidfile;
 	char		*user;		/* --user, NULL: stay who we are */

@@ -23,7 +23,8 @@ static struct {
 	const char	*role;
 	int		 verbosity;
 	bool		 use_syslog;
-} lg = { "wstaskd", "", LOG_LVL_INFO, false };
+	bool		 use_stderr;
+} lg = { "wstaskd", "", LOG_LVL_INFO, false, true };
 
 void
 log_init(const char *ident, int verbosity, bool use_syslog)
@@ -31,8 +32,16 @@ log_init(const char *ident, int verbosity, bool use_syslog)
 	lg.ident = ident;
 	lg.verbosity = verbosity;
 	lg.use_syslog = use_syslog;
+	lg.use_stderr = !use_syslog;
 	if (use_syslog)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+/* Also (or only) stderr: a daemon says its start-up errors to both. */
+void
+log_stderr(bool on)
+{
+	lg.use_stderr = on || !lg.use_syslog;
 }
 
 void
@@ -60,14 +69,11 @@ static void
 log_vemit(int prio, const char *func, int err, const char *fmt, va_list ap)
 {
 	char	 line[LOG_LINE_MAX];
-	size_t	 n = 0;
+	size_t	 n = 0, body;
 	int	 r;
 
-	if (!lg.use_syslog) {
-		r = snprintf(line, sizeof(line), "%s[%ld]: ", lg.ident,
-		    (long)getpid());
-		n = r > 0 ? (size_t)r : 0;
-	}
+	r = snprintf(line, sizeof(line), "%s[%ld]: ", lg.ident, (long)getpid());
+	n = body = r > 0 ? (size_t)r : 0;
 	if (*lg.role && n < sizeof(line)) {
 		r = snprintf(line + n, sizeof(line) - n, "%s: ", lg.role);
 		n += r > 0 ? (size_t)r : 0;
@@ -92,9 +98,10 @@ log_vemit(int prio, const char *func, int err, const char *fmt, va_list ap)
 			line[i] = '?';
 	if (lg.use_syslog) {
 		line[n] = '\0';
-		syslog(prio, "%s", line);
-		return;
+		syslog(prio, "%s", line + body);	/* syslog adds ident[pid] */
 	}
+	if (!lg.use_stderr)
+		return;
 	line[n++] = '\n';
 	/* Nothing sensible is left to report a failed log write to. */
 	if (write(STDERR_FILENO, line, n) < 0)

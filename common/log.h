@@ -18,6 +18,7 @@ enum log_level { LOG_LVL_QUIET = -1, LOG_LVL_INFO = 0, LOG_LVL_DEBUG = 1,
 
 void	log_init(const char *ident, int verbosity, bool use_syslog);
 void	log_set_role(const char *role);
+void	log_stderr(bool on);
 void	log_reopen(void);
 int	log_verbosity(void);
 void	log_lws_line(int level, const char *line);

@@ -23,15 +23,25 @@
 #include "log.h"
 #include "supervisor.h"
 
-/* Exit 1 if another live instance holds the pidfile. */
+/*
+ * Exit 1 if another live instance holds the pidfile.  The file is opened
+ * as root and truncated, so a symbolic link is refused rather than
+ * followed: keep the pidfile's directory writable by root alone.
+ */
 void
 daemon_pidfile_open(struct supervisor *sv)
 {
 	const struct config	*cfg = sv->sv_cfg;
+	struct stat		 st;
 	pid_t			 other = -1;
 
 	if (cfg->pidfile == NULL)
 		return;
+	if (lstat(cfg->pidfile, &st) == 0 && !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "wstaskd: --pidfile %s: not a regular file\n",
+		    cfg->pidfile);
+		exit(1);
+	}
 	sv->sv_pidfh = pidfile_open(cfg->pidfile, 0644, &other);
 	if (sv->sv_pidfh != NULL)
 		return;
@@ -52,11 +62,21 @@ daemon_pidfile_write(struct supervisor *sv)
 		fatal("pidfile_write %s", sv->sv_cfg->pidfile);
 }
 
+/*
+ * After --user the directory (root's) may not let us: then whoever
+ * started us as root removes it (the init script does); the lock is
+ * released either way, so a leftover file is harmless.
+ */
 void
 daemon_pidfile_remove(struct supervisor *sv)
 {
-	if (sv->sv_pidfh && pidfile_remove(sv->sv_pidfh) < 0)
-		log_warn("remove %s", sv->sv_cfg->pidfile);
+	if (sv->sv_pidfh && pidfile_remove(sv->sv_pidfh) < 0) {
+		if (errno == EACCES || errno == EPERM)
+			log_info("event=pidfile-kept file=%s: no permission "
+			    "after dropping privileges", sv->sv_cfg->pidfile);
+		else
+			log_warn("remove %s", sv->sv_cfg->pidfile);
+	}
 	sv->sv_pidfh = NULL;
 }
 
@@ -76,22 +96,30 @@ daemon_stdio_null(void)
 
 /*
  * Fork twice with a setsid() between, so the daemon is no session leader
- * and can never acquire a controlling terminal.  The first parent exits
- * with the intermediate child's status, which is 0 once the daemon exists.
+ * and can never acquire a controlling terminal.  The command that was
+ * started exits only when the daemon says it is ready (daemon_ready():
+ * pidfile written, privileges dropped) with status 0, or with 1 when it
+ * died before that: an init script or systemd can trust the status.
+ * Returns the write end of that readiness pipe.
  */
-void
+int
 daemon_detach(void)
 {
 	pid_t	pid;
-	int	status;
+	char	c = 0;
+	int	p[2];
 
+	if (pipe2(p, O_CLOEXEC) < 0)
+		fatal("pipe2");
 	if ((pid = fork()) < 0)
 		fatal("fork");
 	if (pid > 0) {
-		if (waitpid(pid, &status, 0) < 0)
-			fatal("waitpid");
-		_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+		close(p[1]);
+		while (read(p[0], &c, 1) < 0 && errno == EINTR)
+			;
+		_exit(c == 'R' ? 0 : 1);	/* EOF: it died first */
 	}
+	close(p[0]);
 	if (setsid() < 0)
 		fatal("setsid");
 	if ((pid = fork()) < 0)
@@ -100,6 +128,19 @@ daemon_detach(void)
 		_exit(0);
 	if (chdir("/") < 0)
 		fatal("chdir /");
+	return p[1];
+}
+
+/* The daemon is ready: let the starting command exit 0, and go quiet. */
+void
+daemon_ready(int fd)
+{
+	if (fd < 0)
+		return;
+	if (write(fd, "R", 1) != 1)
+		log_warn("write readiness pipe");
+	close(fd);
+	log_stderr(false);
 	daemon_stdio_null();
 }
 

@@ -56,7 +56,11 @@ main_free(struct supervisor *sv, struct config *cfg)
 {
 	size_t	i;
 
-	free(sv->sv_listeners);
+	if (sv) {
+		free(sv->sv_listeners);
+		close(sv->sv_sigfd);
+		close(sv->sv_epfd);
+	}
 	for (i = 0; i < cfg->nlistens; i++) {
 		free(cfg->listens[i].text);
 		free(cfg->listens[i].host);
@@ -90,12 +94,19 @@ main(int argc, char **argv)
 	struct supervisor	sv;
 	struct config		cfg;
 	size_t			i;
-	int			rc;
+	int			rc, ready = -1;
 
 	setproctitle_init(argc, argv, environ);
 	main_stdio();
 	options_parse(argc, argv, &cfg);
-	log_init("wstaskd", cfg.verbosity, cfg.use_syslog);
+	if (cfg.check_only) {
+		fprintf(stderr, "wstaskd: configuration ok\n");
+		main_free(NULL, &cfg);
+		return 0;
+	}
+	/* Until detached, -D logs to the terminal as well as to syslog. */
+	log_init("wstaskd", cfg.verbosity, cfg.use_syslog || cfg.daemonize);
+	log_stderr(!cfg.use_syslog || cfg.daemonize);
 	log_set_role("supervisor");
 	if (geteuid() == 0 && cfg.user == NULL && !cfg.allow_root) {
 		fprintf(stderr, "wstaskd: refusing to run as root: give --user "
@@ -115,16 +126,15 @@ main(int argc, char **argv)
 	TAILQ_INIT(&sv.sv_drains);
 	listen_open_all(&sv);
 	daemon_pidfile_open(&sv);
-	if (cfg.daemonize) {
-		daemon_detach();
-		log_init("wstaskd", cfg.verbosity, true);
-	}
+	if (cfg.daemonize)
+		ready = daemon_detach();
 	sv.sv_pid = getpid();
 	daemon_pidfile_write(&sv);
 	daemon_drop_privileges(&cfg);
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		fatal("prctl PR_SET_CHILD_SUBREAPER");
 	loop_init(&sv);
+	daemon_ready(ready);
 	for (i = 0; i < sv.sv_nlisteners; i++)
 		loop_add(&sv, sv.sv_listeners[i].l_fd, &sv.sv_listeners[i]);
 	setproctitle("supervisor");

@@ -127,6 +127,9 @@ static const struct opt opt_table[] = {
 	{ "shutdown-timeout", 0, "SECS", 1, 3600, CFG(shutdown_timeout),
 	  opt_uint, "on SIGTERM, SIGKILL workers still alive after SECS "
 	  "(default 10)" },
+	{ "check-config", 'n', NULL, 0, 0, CFG(check_only), opt_flag,
+	  "check the flags and the files they name (dirs, TLS, users), then "
+	  "exit 0" },
 	{ "verbose", 'v', NULL, 0, 0, 0, opt_verbose,
 	  "log more: debug events; twice: libwebsockets notices too" },
 	{ "quiet", 'q', NULL, 0, 0, 0, opt_quiet,

@@ -116,7 +116,8 @@ RB_PROTOTYPE(session_tree, session, s_node, session_cmp)
 void		 daemon_pidfile_open(struct supervisor *sv);
 void		 daemon_pidfile_write(struct supervisor *sv);
 void		 daemon_pidfile_remove(struct supervisor *sv);
-void		 daemon_detach(void);
+int		 daemon_detach(void);
+void		 daemon_ready(int fd);
 void		 daemon_drop_privileges(const struct config *cfg);
 
 /* options.c */

@@ -5,14 +5,15 @@
 # binding (workers and handlers run as that user); --shutdown-timeout
 # bounds a stop.
 . "$(dirname "$0")/lib.sh"
-plan 16
+plan 19
 
 pf=$WT_DIR/run/wstaskd.pid
 mkdir -p "$WT_DIR/run"
 "$WSTASKD" -D --pidfile "$pf" -l 127.0.0.1:0 -l "unix:$WT_DIR/run/sock" \
     -t "$T_HANDLERS" -w '' --allow-root 2> "$WT_DIR/d.log"
 check "-D: the command returns 0 once the daemon runs" test $? = 0
-check "the pidfile names a live supervisor" eval 'alive "$(cat "$pf")"'
+check "... and only then: the pidfile already names the live supervisor" \
+    eval 'alive "$(cat "$pf")"'
 dpid=$(cat "$pf")
 read -r -a st < <(sed 's/.*) //' "/proc/$dpid/stat")
 check "-D: no controlling terminal (tty_nr 0)" test "${st[4]}" = 0
@@ -29,6 +30,13 @@ case $out in *"already running as pid $dpid"*) ok "... naming the running pid" ;
 kill -TERM "$dpid"
 check "SIGTERM stops the daemon" assert_dead 5 "$dpid"
 check "the pidfile is removed on a clean stop" test ! -e "$pf"
+
+out=$("$WSTASKD" -n -l 127.0.0.1:1 -t "$T_HANDLERS" -w '' --allow-root 2>&1)
+check "-n: a good configuration exits 0" eval '[ $? = 0 ] && [ "$out" = "wstaskd: configuration ok" ]'
+check "-n: ... and binds nothing (port 1 would need it)" \
+    eval '! ss -ltn | grep -q "127.0.0.1:1 "'
+"$WSTASKD" -n -t /nonexistent -w '' --allow-root 2>/dev/null
+check "-n: a bad one exits 64" test $? = 64
 
 # --user: bind as root, then run (and run handlers) as nobody.
 if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
