@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "cidr.h"
 #include "origin.h"
 #include "tls.h"
 
@@ -84,6 +85,8 @@ struct config {
 	struct tls_pem	 tls;		/* read at start; cert NULL: no TLS */
 	char		**credentials;	/* "user:password" */
 	size_t		 ncredentials;
+	struct cidr	*trusted;	/* --trusted-proxy */
+	size_t		 ntrusted;
 };
 
 #endif

@@ -70,6 +70,7 @@ main_free(struct supervisor *sv, struct config *cfg)
 		free(cfg->pass_env[i]);
 	free(cfg->pass_env);
 	free(cfg->origins);
+	free(cfg->trusted);
 	free(cfg->tasks_dir);
 	free(cfg->www_dir);
 	free(cfg->ws_path);
@@ -84,8 +85,6 @@ main_free(struct supervisor *sv, struct config *cfg)
 	free(cfg->credentials);
 	free(cfg->user);
 	free(cfg->group);
-	close(sv->sv_sigfd);
-	close(sv->sv_epfd);
 }
 
 int

@@ -53,8 +53,8 @@ struct opt {
 };
 
 static opt_fn opt_listen, opt_dir, opt_path, opt_uint, opt_size, opt_origin,
-    opt_pass_env, opt_flag, opt_string, opt_credential, opt_verbose, opt_quiet,
-    opt_version, opt_help;
+    opt_pass_env, opt_flag, opt_string, opt_credential, opt_trusted,
+    opt_verbose, opt_quiet, opt_version, opt_help;
 
 #define CFG(m)	offsetof(struct config, m)
 
@@ -95,6 +95,9 @@ static const struct opt opt_table[] = {
 	{ "origin", 0, "ORIGIN", 0, 0, 0, opt_origin,
 	  "also accept WebSocket upgrades from scheme://host[:port], or '*' "
 	  "for any; repeatable" },
+	{ "trusted-proxy", 0, "CIDR", 0, 0, 0, opt_trusted,
+	  "log the client named by X-Forwarded-For or Forwarded when the peer "
+	  "is in CIDR ('unix' for unix listeners); repeatable" },
 	{ "pass-env", 0, "NAME", 0, 0, 0, opt_pass_env,
 	  "pass environment variable NAME to handlers; repeatable" },
 	{ "spare", 0, "N", 0, 1000, CFG(spare), opt_uint,
@@ -400,6 +403,20 @@ opt_origin(const struct opt *o, const char *arg, struct config *cfg)
 	if (origin_parse(arg, &v[cfg->norigins]) < 0)
 		opt_fail(o, "%s is not scheme://host[:port]", arg);
 	cfg->norigins++;
+}
+
+static void
+opt_trusted(const struct opt *o, const char *arg, struct config *cfg)
+{
+	struct cidr	*v;
+
+	v = reallocarray(cfg->trusted, cfg->ntrusted + 1, sizeof(*v));
+	if (v == NULL)
+		fatal("reallocarray");
+	cfg->trusted = v;
+	if (cidr_parse(arg, &v[cfg->ntrusted]) < 0)
+		opt_fail(o, "%s is not ADDRESS[/BITS] nor unix", arg);
+	cfg->ntrusted++;
 }
 
 static void

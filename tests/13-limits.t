@@ -20,8 +20,9 @@ check "the refusal is logged once, not per connection" \
 client c "?session=m3"
 check "a WebSocket client over the limit is refused with 503" expect c '^status 503'
 close_client a
-wait_for 5 eval "[ \"\$(curl -s '$T_HTTP/healthz')\" = ok ]"
-check "a freed slot serves again" test "$(curl -s "$T_HTTP/healthz")" = ok
+# Each probe holds a worker (and a slot) until that worker has exited.
+healthz_ok() { [ "$(curl -s "$T_HTTP/healthz")" = ok ]; }
+check "a freed slot serves again" wait_for 5 healthz_ok
 spares=$(children "$T_DPID" | while read -r p; do
 	grep -q 'worker (spare)' "/proc/$p/cmdline" 2>/dev/null && echo "$p"; done | wc -l)
 check "spares are kept (3) besides the connections" test "$spares" -ge 3

@@ -32,7 +32,9 @@ check "SIGTERM stops the daemon" assert_dead 5 "$dpid"
 check "the pidfile is removed on a clean stop" test ! -e "$pf"
 
 out=$("$WSTASKD" -n -l 127.0.0.1:1 -t "$T_HANDLERS" -w '' --allow-root 2>&1)
-check "-n: a good configuration exits 0" eval '[ $? = 0 ] && [ "$out" = "wstaskd: configuration ok" ]'
+status=$?
+check "-n: a good configuration exits 0" \
+    eval '[ "$status" = 0 ] && [ "$out" = "wstaskd: configuration ok" ]'
 check "-n: ... and binds nothing (port 1 would need it)" \
     eval '! ss -ltn | grep -q "127.0.0.1:1 "'
 "$WSTASKD" -n -t /nonexistent -w '' --allow-root 2>/dev/null

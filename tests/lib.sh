@@ -144,7 +144,8 @@ client() {
 		    2> "$WT_DIR/$name.err") &
 	fi
 	eval "T_PID_$name=\$!"
-	exec {fd}> "$WT_DIR/$name.in"
+	# Read-write: never blocks, even if the client died before opening it.
+	exec {fd}<> "$WT_DIR/$name.in"
 	eval "T_FD_$name=$fd"
 	T_CLIENTS="$T_CLIENTS $name"
 }

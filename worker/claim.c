@@ -11,6 +11,8 @@
  * the states msg_allowed() lists; anything else means the supervisor and
  * this worker disagree about the world, and the worker leaves.
  */
+#include <sys/socket.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -24,14 +26,39 @@
 
 #define URLARG_MAX	4096	/* a longer value would read as "absent" */
 
-static void
+void
 claim_title(struct wk *k)
 {
+	const char	*c = k->k_client[0] ? " client=" : "";
+
 	if (k->k_have_id)
-		setproctitle("worker session=%s peer=%s", k->k_session,
-		    k->k_peer);
+		setproctitle("worker session=%s peer=%s%s%s", k->k_session,
+		    k->k_peer, c, k->k_client);
 	else
-		setproctitle("worker peer=%s", k->k_peer);
+		setproctitle("worker peer=%s%s%s", k->k_peer, c, k->k_client);
+}
+
+/* Is the connection's peer one of --trusted-proxy? */
+static bool
+claim_peer_trusted(struct wk *k, int fd)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		len = sizeof(ss);
+	size_t			i;
+
+	if (k->k_cfg->ntrusted == 0)
+		return false;
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0) {
+		log_warn("getpeername");
+		return false;
+	}
+	if (len < sizeof(sa_family_t))	/* an unnamed unix peer */
+		ss.ss_family = AF_UNIX;
+	for (i = 0; i < k->k_cfg->ntrusted; i++)
+		if (cidr_match_sockaddr(&k->k_cfg->trusted[i],
+		    (struct sockaddr *)&ss))
+			return true;
+	return false;
 }
 
 /* With basic auth the supervisor's key is user/id: users never meet. */
@@ -197,6 +224,7 @@ claim_fd(struct wk *k, int fd, bool tls, const char *peer)
 
 	strlcpy(k->k_peer, peer, sizeof(k->k_peer));
 	k->k_state = WS_CONNECTED;
+	k->k_peer_trusted = claim_peer_trusted(k, fd);
 	claim_title(k);
 	if (vh == NULL) {
 		log_warnx("a TLS connection but no TLS vhost");

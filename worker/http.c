@@ -19,6 +19,7 @@
 
 #include <cJSON.h>
 
+#include "cidr.h"
 #include "log.h"
 #include "origin.h"
 #include "worker.h"
@@ -222,24 +223,38 @@ http_authorized(struct wk *k, struct lws *wsi)
 	return ok;
 }
 
+/*
+ * A refusal written whole, status line included: while an upgrade is being
+ * confirmed, libwebsockets has not yet noted the request's HTTP version
+ * and its own helpers would answer "HTTP/1.0", which strict WebSocket
+ * clients cannot read.  Returns 1: the transaction is over.
+ */
+static int
+http_refuse(struct lws *wsi, unsigned status, const char *text,
+    const char *header)
+{
+	char	buf[LWS_PRE + HDR_MAX];
+	int	n;
+
+	n = snprintf(buf + LWS_PRE, HDR_MAX, "HTTP/1.1 %u %s\r\n"
+	    "content-type: text/plain\r\ncontent-length: %zu\r\n"
+	    "cache-control: no-store\r\n%s\r\n%s\n", status, text,
+	    strlen(text) + 1, header ? header : "", text);
+	if (n < 0 || n >= HDR_MAX)
+		return -1;
+	if (lws_write(wsi, (unsigned char *)buf + LWS_PRE, (size_t)n,
+	    LWS_WRITE_HTTP_HEADERS) < n)
+		return -1;
+	return 1;
+}
+
 /* 401 with a challenge; the caller ends the transaction. */
 static int
 http_unauthorized(struct wk *k, struct lws *wsi)
 {
-	static const char realm[] = "Basic realm=\"wstaskd\", charset=\"UTF-8\"";
-	unsigned char	 buf[LWS_PRE + HDR_MAX], *start = buf + LWS_PRE;
-	unsigned char	*p = start, *end = buf + sizeof(buf) - 1;
-
 	log_info("event=refuse peer=%s status=401", k->k_peer);
-	if (lws_add_http_header_status(wsi, HTTP_STATUS_UNAUTHORIZED, &p, end) ||
-	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_WWW_AUTHENTICATE,
-	    (const unsigned char *)realm, sizeof(realm) - 1, &p, end) ||
-	    lws_add_http_header_content_length(wsi, 0, &p, end) ||
-	    lws_finalize_http_header(wsi, &p, end))
-		return -1;
-	if (lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_HEADERS) < 0)
-		return -1;
-	return 1;
+	return http_refuse(wsi, 401, "Unauthorized", "www-authenticate: Basic "
+	    "realm=\"wstaskd\", charset=\"UTF-8\"\r\n");
 }
 
 /*
@@ -283,6 +298,79 @@ http_origin_ok(struct wk *k, struct lws *wsi, char *why, size_t len)
 	return false;
 }
 
+static bool
+http_trusted_hop(const struct config *cfg, const char *ip)
+{
+	size_t	i;
+
+	for (i = 0; i < cfg->ntrusted; i++)
+		if (cidr_match_text(&cfg->trusted[i], ip))
+			return true;
+	return false;
+}
+
+/* One hop of X-Forwarded-For, or a for= of Forwarded, as a bare address. */
+static void
+http_hop_address(char *hop)
+{
+	char	*p = hop, *end;
+
+	if ((end = strcasestr(p, "for=")) != NULL)	/* Forwarded */
+		p = end + 4;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '"')
+		p++;
+	if (*p == '[') {			/* [v6]:port */
+		p++;
+		if ((end = strchr(p, ']')) != NULL)
+			*end = '\0';
+	} else if ((end = strchr(p, ':')) != NULL && strchr(end + 1, ':') ==
+	    NULL)
+		*end = '\0';			/* v4:port, not a bare v6 */
+	for (end = p; *end && !strchr("\"; \t", *end); end++)
+		;
+	*end = '\0';
+	memmove(hop, p, strlen(p) + 1);
+}
+
+/*
+ * The client behind trusted proxies: walking X-Forwarded-For (else the
+ * for= of Forwarded) from the right, the first address that is not
+ * itself a trusted proxy.  Only logged and shown in ps: nothing is
+ * decided on it.
+ */
+static void
+http_client(struct wk *k, struct lws *wsi)
+{
+	const struct config	*cfg = k->k_cfg;
+	char			 hdr[1024], *hop, *last = NULL;
+
+	if (!k->k_peer_trusted)
+		return;
+	if (lws_hdr_copy(wsi, hdr, sizeof(hdr), WSI_TOKEN_X_FORWARDED_FOR) <= 0 &&
+	    lws_hdr_custom_copy(wsi, hdr, sizeof(hdr), "forwarded:", 10) <= 0)
+		return;
+	while (1) {
+		if ((hop = strrchr(hdr, ',')) != NULL)
+			*hop++ = '\0';
+		else
+			hop = hdr;
+		http_hop_address(hop);
+		if (*hop)
+			last = hop;
+		if (*hop && !http_trusted_hop(cfg, hop))
+			break;
+		if (hop == hdr)
+			break;
+	}
+	if (last == NULL || strlen(last) >= sizeof(k->k_client))
+		return;
+	strlcpy(k->k_client, last, sizeof(k->k_client));
+	log_info("event=client peer=%s client=%s", k->k_peer, k->k_client);
+	claim_title(k);
+}
+
 /* 0 lets the upgrade go on; 1 after a refusal has been written. */
 int
 http_confirm_upgrade(struct wk *k, struct lws *wsi)
@@ -292,15 +380,14 @@ http_confirm_upgrade(struct wk *k, struct lws *wsi)
 	if (http_uri(wsi, uri, sizeof(uri)) < 0 ||
 	    strcmp(uri, k->k_cfg->ws_path)) {
 		log_info("event=refuse peer=%s status=404 uri=%s", k->k_peer, uri);
-		lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
-		return 1;
+		return http_refuse(wsi, 404, "Not Found", NULL);
 	}
+	http_client(k, wsi);
 	if (!http_authorized(k, wsi))
-		return http_unauthorized(k, wsi) < 0 ? -1 : 1;
+		return http_unauthorized(k, wsi);
 	if (!http_origin_ok(k, wsi, why, sizeof(why))) {
 		log_info("event=refuse peer=%s status=403 %s", k->k_peer, why);
-		lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL);
-		return 1;
+		return http_refuse(wsi, 403, "Forbidden", NULL);
 	}
 	return 0;
 }

@@ -77,14 +77,19 @@ worker_signalfd(void)
 	return fd;
 }
 
-/* Handlers get an empty mask and default dispositions whatever ours are. */
+/*
+ * Handlers get an empty mask and default dispositions whatever ours are.
+ * Every bit of the default set is on: sigfillset() leaves out glibc's two
+ * internal signals (32, 33), which posix_spawn then sets to "ignored"
+ * in the child, and an ignored signal survives exec.
+ */
 static void
 worker_spawnattr(struct wk *k)
 {
 	sigset_t	none, all;
 
 	sigemptyset(&none);
-	sigfillset(&all);
+	memset(&all, 0xff, sizeof(all));
 	if (posix_spawnattr_init(&k->k_spawnattr) != 0 ||
 	    posix_spawnattr_setflags(&k->k_spawnattr, POSIX_SPAWN_SETPGROUP |
 	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF) != 0 ||

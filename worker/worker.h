@@ -106,6 +106,8 @@ struct wk {
 	bool			 k_ws;		/* upgraded to WebSocket */
 	bool			 k_have_id;
 	char			 k_peer[64];
+	char			 k_client[64];	/* behind a trusted proxy */
+	bool			 k_peer_trusted;
 	char			 k_session[SESSION_ID_MAX + 1];
 	char			 k_user[SESSION_USER_MAX + 1];	/* basic auth */
 
@@ -163,6 +165,7 @@ const struct lws_http_mount *http_mounts(const struct config *cfg,
 		    struct lws_http_mount *m, size_t n);
 
 /* claim.c: session id, claim, grant, control socket */
+void		 claim_title(struct wk *k);
 void		 claim_from_query(struct wk *k, struct lws *wsi);
 void		 claim_first_message(struct wk *k, const char *text,
 		    size_t len);
