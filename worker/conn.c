@@ -16,6 +16,8 @@
 #include "log.h"
 #include "worker.h"
 
+#define WRITE_BURST	32	/* events written per writeable callback */
+
 int
 conn_established(struct wk *k, struct lws *wsi)
 {
@@ -126,30 +128,37 @@ conn_unchoke(struct wk *k)
 	batch_resume(k);
 }
 
+/*
+ * Writes queued events, several per callback: a poll round per small
+ * event would cost more than the event.  Stops when libwebsockets had to
+ * keep part of a write (the socket is full) and asks to be called again.
+ */
 int
 conn_writeable(struct wk *k, struct lws *wsi)
 {
-	struct outmsg	*m = k->k_qhead;
-	int		 n;
+	struct outmsg	*m;
+	int		 n, budget = WRITE_BURST;
 
-	if (m == NULL) {
-		if (k->k_close_code) {
-			lws_close_reason(wsi, (enum lws_close_status)
-			    k->k_close_code, (unsigned char *)k->k_close_reason,
-			    strlen(k->k_close_reason));
+	while ((m = k->k_qhead) != NULL && budget-- > 0) {
+		n = lws_write(wsi, m->q_buf + LWS_PRE, m->q_len, LWS_WRITE_TEXT);
+		if (n < (int)m->q_len) {
+			log_warnx("lws_write failed session=%s", k->k_session);
 			return -1;
 		}
-		return 0;
+		if ((k->k_qhead = m->q_next) == NULL)
+			k->k_qtail = &k->k_qhead;
+		k->k_qbytes -= m->q_len;
+		free(m);
+		if (lws_partial_buffered(wsi))
+			break;
 	}
-	n = lws_write(wsi, m->q_buf + LWS_PRE, m->q_len, LWS_WRITE_TEXT);
-	if (n < (int)m->q_len) {
-		log_warnx("lws_write failed session=%s", k->k_session);
+	if (k->k_qhead == NULL && k->k_close_code &&
+	    !lws_partial_buffered(wsi)) {
+		lws_close_reason(wsi, (enum lws_close_status)k->k_close_code,
+		    (unsigned char *)k->k_close_reason,
+		    strlen(k->k_close_reason));
 		return -1;
 	}
-	if ((k->k_qhead = m->q_next) == NULL)
-		k->k_qtail = &k->k_qhead;
-	k->k_qbytes -= m->q_len;
-	free(m);
 	if (k->k_qhead || k->k_close_code)
 		lws_callback_on_writable(wsi);
 	conn_unchoke(k);
