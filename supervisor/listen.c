@@ -116,8 +116,24 @@ listen_unix_stale(const struct listen_spec *ls)
 		fatal("unlink %s", ls->host);
 }
 
+/*
+ * With --user the socket is given to that user and group, mode 0660: a
+ * proxy in --group can connect (connecting needs write permission), and
+ * nobody else.  Without --user its mode follows the umask.
+ */
+static void
+listen_unix_owner(const struct config *cfg, const struct listen_spec *ls)
+{
+	if (cfg->user == NULL)
+		return;
+	if (chown(ls->host, cfg->uid, cfg->gid) < 0)
+		fatal("%s: chown", ls->text);
+	if (chmod(ls->host, 0660) < 0)
+		fatal("%s: chmod", ls->text);
+}
+
 static int
-listen_open(const struct listen_spec *ls)
+listen_open(const struct config *cfg, const struct listen_spec *ls)
 {
 	struct sockaddr_storage	ss;
 	socklen_t		len;
@@ -141,6 +157,7 @@ listen_open(const struct listen_spec *ls)
 	if (listen(fd, LISTEN_BACKLOG) < 0)
 		fatal("%s: listen", ls->text);
 	if (ls->family == AF_UNIX) {
+		listen_unix_owner(cfg, ls);
 		log_info("event=listen addr=unix:%s", ls->host);
 		return fd;
 	}
@@ -166,7 +183,7 @@ listen_open_all(struct supervisor *sv)
 
 		l->l_evtype = EV_LISTEN;
 		l->l_spec = &cfg->listens[i];
-		l->l_fd = listen_open(l->l_spec);
+		l->l_fd = listen_open(cfg, l->l_spec);
 	}
 	sv->sv_nlisteners = cfg->nlistens;
 }
@@ -184,8 +201,13 @@ listen_close_all(struct supervisor *sv)
 		if (!sv->sv_accept_paused)
 			loop_del(sv, l->l_fd);
 		close(l->l_fd);
-		if (l->l_spec->family == AF_UNIX && unlink(l->l_spec->host) < 0)
-			log_warn("unlink %s", l->l_spec->host);
+		if (l->l_spec->family == AF_UNIX && unlink(l->l_spec->host) < 0) {
+			/* After --user, root's directory: the next start cleans up. */
+			if (errno == EACCES || errno == EPERM)
+				log_info("event=socket-kept path=%s", l->l_spec->host);
+			else
+				log_warn("unlink %s", l->l_spec->host);
+		}
 		l->l_fd = -1;
 	}
 }

@@ -5,7 +5,7 @@
 # binding (workers and handlers run as that user); --shutdown-timeout
 # bounds a stop.
 . "$(dirname "$0")/lib.sh"
-plan 19
+plan 20
 
 pf=$WT_DIR/run/wstaskd.pid
 mkdir -p "$WT_DIR/run"
@@ -43,8 +43,10 @@ check "-n: a bad one exits 64" test $? = 64
 # --user: bind as root, then run (and run handlers) as nobody.
 if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 	chmod 755 "$WT_DIR"
-	start_wstaskd --user nobody --spare 1
+	start_wstaskd --user nobody --spare 1 -l "unix:$WT_DIR/u.sock"
 	uid=$(id -u nobody)
+	check "--user: a unix socket is the user's, mode 0660" \
+	    test "$(stat -c '%U %a' "$WT_DIR/u.sock")" = "nobody 660"
 	check "--user: the supervisor runs as nobody" \
 	    test "$(awk '/^Uid:/ { print $2 $3 $4 $5 }' "/proc/$T_DPID/status")" = "$uid$uid$uid$uid"
 	client u "?session=user"
@@ -57,6 +59,7 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 	stop_wstaskd
 else
 	fail "--user needs root and a nobody user to be tested"
+	fail "--user: unix socket"
 	fail "--user: handlers"
 	fail "--user: workers"
 fi
