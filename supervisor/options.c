@@ -182,6 +182,17 @@ usage(FILE *fp)
 	}
 }
 
+/* Room for one more element at the end of a repeatable flag's array. */
+static void *
+opt_grow(void *array, size_t n, size_t size)
+{
+	void	*v;
+
+	if ((v = reallocarray(array, n + 1, size)) == NULL)
+		fatal("reallocarray");
+	return v;
+}
+
 static void *
 opt_field(const struct opt *o, struct config *cfg)
 {
@@ -251,10 +262,8 @@ opt_credential(const struct opt *o, const char *arg, struct config *cfg)
 		opt_fail(o, "password longer than 256");
 	if ((c = strdup(arg)) == NULL)
 		fatal("strdup");
-	v = reallocarray(cfg->credentials, cfg->ncredentials + 1, sizeof(*v));
-	if (v == NULL)
-		fatal("reallocarray");
-	cfg->credentials = v;
+	cfg->credentials = v = opt_grow(cfg->credentials, cfg->ncredentials,
+	    sizeof(*v));
 	v[cfg->ncredentials++] = c;
 }
 
@@ -380,10 +389,7 @@ opt_listen(const struct opt *o, const char *arg, struct config *cfg)
 {
 	struct listen_spec *ls;
 
-	ls = reallocarray(cfg->listens, cfg->nlistens + 1, sizeof(*ls));
-	if (ls == NULL)
-		fatal("reallocarray");
-	cfg->listens = ls;
+	cfg->listens = ls = opt_grow(cfg->listens, cfg->nlistens, sizeof(*ls));
 	listen_parse(o, arg, &ls[cfg->nlistens++]);
 }
 
@@ -396,10 +402,7 @@ opt_origin(const struct opt *o, const char *arg, struct config *cfg)
 		cfg->origin_any = true;
 		return;
 	}
-	v = reallocarray(cfg->origins, cfg->norigins + 1, sizeof(*v));
-	if (v == NULL)
-		fatal("reallocarray");
-	cfg->origins = v;
+	cfg->origins = v = opt_grow(cfg->origins, cfg->norigins, sizeof(*v));
 	if (origin_parse(arg, &v[cfg->norigins]) < 0)
 		opt_fail(o, "%s is not scheme://host[:port]", arg);
 	cfg->norigins++;
@@ -410,10 +413,7 @@ opt_trusted(const struct opt *o, const char *arg, struct config *cfg)
 {
 	struct cidr	*v;
 
-	v = reallocarray(cfg->trusted, cfg->ntrusted + 1, sizeof(*v));
-	if (v == NULL)
-		fatal("reallocarray");
-	cfg->trusted = v;
+	cfg->trusted = v = opt_grow(cfg->trusted, cfg->ntrusted, sizeof(*v));
 	if (cidr_parse(arg, &v[cfg->ntrusted]) < 0)
 		opt_fail(o, "%s is not ADDRESS[/BITS] nor unix", arg);
 	cfg->ntrusted++;
@@ -439,10 +439,7 @@ opt_pass_env(const struct opt *o, const char *arg, struct config *cfg)
 		cfg->pass_path = true;
 	if (asprintf(&entry, "%s=%s", arg, value) < 0)
 		fatal("asprintf");
-	v = reallocarray(cfg->pass_env, cfg->npass_env + 1, sizeof(*v));
-	if (v == NULL)
-		fatal("reallocarray");
-	cfg->pass_env = v;
+	cfg->pass_env = v = opt_grow(cfg->pass_env, cfg->npass_env, sizeof(*v));
 	v[cfg->npass_env++] = entry;
 }
 

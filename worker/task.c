@@ -30,7 +30,8 @@
 #define DRAIN_ERR_MAX	(1024 * 1024)	/* stderr read after exit, at most */
 #define ENV_MAX		8
 
-enum { RD_AGAIN = 0, RD_MORE, RD_CLOSE };
+/* RD_AGAIN is 1, not 0, so task_read_fd() can return it negated. */
+enum { RD_MORE = 0, RD_AGAIN, RD_CLOSE };
 
 static int
 task_stdin(struct wk *k, const struct task *t)
@@ -203,6 +204,37 @@ task_grow(struct task *t, size_t max)
 	return 0;
 }
 
+/*
+ * One read of a task's pipe: >0 bytes, or RD_CLOSE (EOF, error) or
+ * RD_AGAIN negated, so the callers' loops stay one line each.
+ */
+static ssize_t
+task_read_fd(const struct task *t, int fd, void *buf, size_t len,
+    const char *what)
+{
+	ssize_t	n;
+
+	while ((n = read(fd, buf, len)) < 0 && errno == EINTR)
+		;
+	if (n > 0)
+		return n;
+	if (n < 0 && errno == EAGAIN)
+		return -RD_AGAIN;
+	if (n < 0)
+		log_warn("read %s of %s", what, t->t_name);
+	return -RD_CLOSE;
+}
+
+static int
+task_over(struct wk *k, struct task *t)
+{
+	t->t_over = true;
+	log_info("event=output-exceeded session=%s batch=%s id=%s max=%zu",
+	    k->k_session, t->t_batch->b_name, t->t_id, k->k_cfg->max_output);
+	task_signal(t, SIGKILL);
+	return RD_CLOSE;
+}
+
 /* Reads stdout until EAGAIN, EOF, the budget, or --max-output is passed. */
 static int
 task_read_out(struct wk *k, struct task *t, int fd, size_t budget)
@@ -215,28 +247,15 @@ task_read_out(struct wk *k, struct task *t, int fd, size_t budget)
 		if (t->t_len == t->t_cap && t->t_cap < max &&
 		    task_grow(t, max) < 0)
 			return RD_CLOSE;
-		if (t->t_len == max)
-			n = read(fd, probe, 1);
+		if (t->t_len == max)	/* one byte more is too much */
+			n = task_read_fd(t, fd, probe, 1, "stdout");
 		else
-			n = read(fd, t->t_buf + t->t_len, t->t_cap - t->t_len);
-		if (n == 0)
-			return RD_CLOSE;
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN)
-				return RD_AGAIN;
-			log_warn("read stdout of %s", t->t_name);
-			return RD_CLOSE;
-		}
-		if (t->t_len == max) {
-			t->t_over = true;
-			log_info("event=output-exceeded session=%s batch=%s "
-			    "id=%s max=%zu", k->k_session, t->t_batch->b_name,
-			    t->t_id, max);
-			task_signal(t, SIGKILL);
-			return RD_CLOSE;
-		}
+			n = task_read_fd(t, fd, t->t_buf + t->t_len,
+			    t->t_cap - t->t_len, "stdout");
+		if (n <= 0)
+			return (int)-n;
+		if (t->t_len == max)
+			return task_over(k, t);
 		t->t_len += (size_t)n;
 		got += (size_t)n;
 	}
@@ -261,16 +280,8 @@ task_read_err(struct task *t, int fd, size_t budget)
 	ssize_t	n;
 
 	while (got < budget) {
-		if ((n = read(fd, buf, sizeof(buf))) == 0)
-			return RD_CLOSE;
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN)
-				return RD_AGAIN;
-			log_warn("read stderr of %s", t->t_name);
-			return RD_CLOSE;
-		}
+		if ((n = task_read_fd(t, fd, buf, sizeof(buf), "stderr")) <= 0)
+			return (int)-n;
 		task_err_append(t, buf, (size_t)n);
 		got += (size_t)n;
 	}
