@@ -136,6 +136,9 @@ loop_earliest(const struct supervisor *sv)
 		t = sv->sv_accept_resume;
 	if (sv->sv_stop_deadline && (t == 0 || sv->sv_stop_deadline < t))
 		t = sv->sv_stop_deadline;
+	if (sv->sv_topup_at && sv->sv_nspares < sv->sv_cfg->spare &&
+	    (t == 0 || sv->sv_topup_at < t))
+		t = sv->sv_topup_at;
 	if (sv->sv_fork_retry && sv->sv_nspares < sv->sv_cfg->spare &&
 	    !sv->sv_stopping && (t == 0 || sv->sv_fork_retry < t))
 		t = sv->sv_fork_retry;

@@ -77,6 +77,7 @@ session_try_grant(struct supervisor *sv, struct session *s)
 	    w->w_superseding ? "true" : "false",
 	    (long long)(now_usec() - w->w_claimed));
 	control_send(sv, w, MSG_GRANT, w->w_superseding, NULL, 0, -1);
+	sv->sv_topup_at = 0;	/* that path is done: replace spares now */
 }
 
 static void

@@ -32,6 +32,7 @@
 
 #define FORK_BACKOFF_MIN	100000		/* usec */
 #define FORK_BACKOFF_MAX	5000000
+#define TOPUP_DELAY		5000		/* usec after a hand-off */
 
 static int
 worker_cmp(struct worker *a, struct worker *b)
@@ -120,6 +121,9 @@ spawn_top_up(struct supervisor *sv)
 {
 	struct worker	*w;
 
+	if (sv->sv_topup_at && now_usec() < sv->sv_topup_at)
+		return;
+	sv->sv_topup_at = 0;
 	while (!sv->sv_stopping && sv->sv_nspares < sv->sv_cfg->spare) {
 		if ((w = spawn_worker(sv)) == NULL)
 			return;
@@ -158,6 +162,12 @@ spawn_handoff(struct supervisor *sv, int fd, const char *peer, bool tls)
 	strlcpy(w->w_peer, peer, sizeof(w->w_peer));
 	w->w_counted = true;
 	sv->sv_nconns++;
+	/*
+	 * Fork the replacement a little later: forking now would delay this
+	 * worker's claim, whose grant the client is waiting for.
+	 */
+	if (sv->sv_topup_at == 0)
+		sv->sv_topup_at = now_usec() + TOPUP_DELAY;
 	log_info("event=accept peer=%s pid=%ld", peer, (long)w->w_pid);
 	return 0;
 }

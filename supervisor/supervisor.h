@@ -106,6 +106,7 @@ struct supervisor {
 	enum ev_type		 sv_sigtag;	/* epoll tag of the signalfd */
 	int64_t			 sv_full_logged;	/* usec */
 	int64_t			 sv_stop_deadline;	/* usec, 0: none */
+	int64_t			 sv_topup_at;	/* usec: fork spares then, 0 now */
 	struct pidfh		*sv_pidfh;
 };
 

@@ -449,11 +449,21 @@ batch_check_done(struct wk *k, struct batch *b)
 void
 batch_fill(struct wk *k, struct batch *b)
 {
+	lws_sul_cancel(&k->k_sul_fill);
 	while (b == k->k_cur && !b->b_cancelling && !k->k_choked &&
 	    k->k_going == GO_NONE && b->b_running < b->b_limit &&
 	    b->b_next < b->b_ntasks)
 		batch_start_task(k, b, &b->b_tasks[b->b_next++]);
 	batch_check_done(k, b);
+}
+
+static void
+batch_fill_later(lws_sorted_usec_list_t *sul)
+{
+	struct wk	*k = lws_container_of(sul, struct wk, k_sul_fill);
+
+	if (k->k_cur)
+		batch_fill(k, k->k_cur);
 }
 
 static void
@@ -558,8 +568,18 @@ batch_task_done(struct wk *k, struct task *t, int status)
 			b->b_failed++;
 	}
 	task_release(t);
-	if (!b->b_cancelling)
-		batch_fill(k, b);
+	if (b->b_cancelling)
+		return;
+	/*
+	 * The next tasks start from the loop, not from here: the reap loop
+	 * would find a fast task already exited and chain a whole batch in
+	 * one callback, never sending a result or closing a pipe meanwhile.
+	 */
+	if (b->b_finished == b->b_ntasks)
+		batch_check_done(k, b);
+	else
+		lws_sul_schedule(k->k_ctx, 0, &k->k_sul_fill, batch_fill_later,
+		    0);
 }
 
 /*

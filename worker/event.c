@@ -41,14 +41,17 @@ event_push(struct wk *k, void *objv)
 		log_warnx("cannot print an event: out of memory");
 		return;
 	}
+	/*
+	 * The printed text becomes the queued message in place: grown by the
+	 * header (a large block is remapped, not copied) and moved up.
+	 */
 	len = strlen(s);
-	if ((m = malloc(sizeof(*m) + LWS_PRE + len)) == NULL) {
-		log_warn("malloc");
+	if ((m = realloc(s, sizeof(*m) + LWS_PRE + len)) == NULL) {
+		log_warn("realloc");
 		free(s);
 		return;
 	}
-	memcpy(m->q_buf + LWS_PRE, s, len);
-	free(s);
+	memmove(m->q_buf + LWS_PRE, m, len);
 	m->q_len = len;
 	m->q_next = NULL;
 	*k->k_qtail = m;
@@ -208,11 +211,16 @@ event_outcome(cJSON *o, const struct task *t, int status, int spawn_errno)
 }
 
 /* Sends t's result; returns whether it succeeded. */
+/*
+ * Sends t's result; returns whether it succeeded.  The value refers to
+ * the task's output buffer (or its repaired copy) until it is printed.
+ */
 bool
-event_result(struct wk *k, const struct batch *b, const struct task *t,
+event_result(struct wk *k, const struct batch *b, struct task *t,
     int status, int spawn_errno)
 {
 	cJSON	*o = event_new("result", b->b_name), *v;
+	char	*text = NULL, empty[1];
 	bool	 ok;
 
 	if (o == NULL || !cJSON_AddStringToObject(o, "id", t->t_id)) {
@@ -221,13 +229,16 @@ event_result(struct wk *k, const struct batch *b, const struct task *t,
 		return false;
 	}
 	ok = event_outcome(o, t, status, spawn_errno);
-	if ((v = value_from_output(t->t_buf, t->t_len)) != NULL)
+	v = t->t_buf ? value_from_output(t->t_buf, t->t_len, &text) :
+	    value_from_output(empty, 0, &text);
+	if (v != NULL)
 		cJSON_AddItemToObject(o, "value", v);
 	cJSON_AddNumberToObject(o, "ms",
 	    (double)((now_usec() - t->t_start) / 1000));
 	if (!ok && (v = event_stderr(t)) != NULL)
 		cJSON_AddItemToObject(o, "stderr", v);
 	event_push(k, o);
+	free(text);
 	return ok;
 }
 

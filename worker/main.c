@@ -108,7 +108,7 @@ worker_adopt_fd(struct wk *k, int fd)
 	u.filefd = (lws_filefd_type)(intptr_t)fd;
 	wsi = lws_adopt_descriptor_vhost(k->k_vh, LWS_ADOPT_RAW_FILE_DESC, u,
 	    "wstask.v1", NULL);
-	if (wsi == NULL)
+	if (wsi == NULL)	/* (lws leaves a raw fd it could not adopt open) */
 		fatalx("cannot adopt fd %d into the event loop", fd);
 	return wsi;
 }
@@ -133,7 +133,8 @@ worker_context(struct wk *k)
 	    LWS_SERVER_OPTION_SKIP_SERVER_CANONICAL_NAME;
 	info.protocols = worker_protocols;
 	info.user = k;
-	info.fd_limit_per_thread = 16 + 3 * cfg->limit;
+	/* Two pipes per running task, and room for as many closing. */
+	info.fd_limit_per_thread = 16 + 4 * cfg->limit;
 	info.max_http_header_pool = 1;
 	info.retry_and_idle_policy = &k->k_retry;
 	info.mounts = http_mounts(cfg, mounts, 3);
@@ -185,6 +186,7 @@ worker_free_batches(struct wk *k)
 {
 	lws_sul_cancel(&k->k_sul_close);
 	lws_sul_cancel(&k->k_sul_grace);
+	lws_sul_cancel(&k->k_sul_fill);
 	lws_sul_cancel(&k->k_sul_handshake);
 	if (k->k_next)
 		batch_free(k->k_next);

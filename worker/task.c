@@ -65,6 +65,8 @@ task_stdin(struct wk *k, const struct task *t)
 	return fd;
 }
 
+static void	task_detach(struct lws **wsip);
+
 static struct lws *
 task_adopt(struct wk *k, struct task *t, int fd)
 {
@@ -77,8 +79,11 @@ task_adopt(struct wk *k, struct task *t, int fd)
 	wsi = lws_adopt_descriptor_vhost(k->k_vh, LWS_ADOPT_RAW_FILE_DESC, u,
 	    "wstask.v1", NULL);
 	if (wsi == NULL) {
-		log_warnx("cannot adopt a pipe of %s", t->t_name);
-		return NULL;	/* lws closed it: the task sees EPIPE */
+		/* lws 4.1.6 leaves a raw fd it could not adopt open. */
+		log_warnx("cannot adopt a pipe of %s: no room in the loop",
+		    t->t_name);
+		close(fd);
+		return NULL;
 	}
 	lws_set_opaque_user_data(wsi, t);
 	return wsi;
@@ -144,25 +149,30 @@ task_spawn(struct wk *k, struct task *t)
 		errno = saved;
 		return -1;
 	}
-	rc = task_file_actions(k, &fa, in, out[1], err[1]);
-	if (rc == 0) {
+	/* Readers first: a handler must never run with nobody reading it. */
+	if ((t->t_out = task_adopt(k, t, out[0])) == NULL)
+		close(err[0]);
+	else
+		t->t_err = task_adopt(k, t, err[0]);
+	if (t->t_err == NULL)
+		rc = EMFILE;
+	else if (task_file_actions(k, &fa, in, out[1], err[1]) < 0)
+		rc = ENOMEM;
+	else {
 		rc = posix_spawn(&t->t_pid, path, &fa, &k->k_spawnattr, argv,
 		    envp);
 		posix_spawn_file_actions_destroy(&fa);
-	} else
-		rc = ENOMEM;
+	}
 	if (in != k->k_nullfd)
 		close(in);
 	close(out[1]);
 	close(err[1]);
 	if (rc != 0) {
-		close(out[0]);
-		close(err[0]);
+		task_detach(&t->t_out);
+		task_detach(&t->t_err);
 		errno = rc;
 		return -1;
 	}
-	t->t_out = task_adopt(k, t, out[0]);
-	t->t_err = task_adopt(k, t, err[0]);
 	log_debug("event=spawn session=%s batch=%s id=%s handler=%s pid=%ld",
 	    k->k_session, b->b_name, t->t_id, t->t_name, (long)t->t_pid);
 	return 0;
@@ -310,16 +320,21 @@ task_read(struct wk *k, struct task *t, struct lws *wsi)
 	return 1;
 }
 
-/* Closing a pipe that is not the wsi being serviced must be deferred. */
+/*
+ * Closes a pipe at once: it is never the wsi being serviced here (a pipe
+ * closes itself from its own callback by returning -1), and its slot is
+ * needed by the next task's pipes.
+ */
 static void
 task_detach(struct lws **wsip)
 {
-	if (*wsip == NULL)
+	struct lws	*wsi = *wsip;
+
+	if (wsi == NULL)
 		return;
-	lws_set_opaque_user_data(*wsip, NULL);
-	lws_set_timeout(*wsip, PENDING_TIMEOUT_KILLED_BY_PARENT,
-	    LWS_TO_KILL_ASYNC);
 	*wsip = NULL;
+	lws_set_opaque_user_data(wsi, NULL);
+	lws_set_timeout(wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_SYNC);
 }
 
 /*

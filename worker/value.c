@@ -221,21 +221,51 @@ json_parse(const char *text, size_t len, const char **why)
 	return v;
 }
 
+/* Valid UTF-8 without NUL: the common case, which needs no copy. */
+static bool
+utf8_clean(const char *buf, size_t len)
+{
+	const unsigned char	*s = (const unsigned char *)buf;
+	size_t			 i = 0;
+	bool			 ok;
+
+	while (i < len) {
+		if (s[i] != 0 && s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if (s[i] == 0)
+			return false;
+		i += utf8_seq(s, len, i, &ok);
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * buf (len bytes, with room for a NUL after them) is the handler's
+ * stdout; it is changed.  The value refers to buf or to *text, which the
+ * caller frees after the value: a large output is not copied again.
+ */
 void *
-value_from_output(const char *buf, size_t len)
+value_from_output(char *buf, size_t len, char **text)
 {
 	cJSON	*v;
-	char	*text;
-	size_t	 tlen;
+	char	*s = buf;
+	size_t	 slen;
 
+	*text = NULL;
 	while (len && strchr(" \t\n\r\f\v", buf[len - 1]) && buf[len - 1])
 		len--;
 	if (len == 0)
 		return cJSON_CreateNull();
-	if ((text = utf8_repair(buf, len, &tlen)) == NULL)
+	buf[len] = '\0';
+	slen = len;
+	if (!utf8_clean(buf, len) &&
+	    (s = *text = utf8_repair(buf, len, &slen)) == NULL)
 		return NULL;
-	if ((v = json_parse(text, tlen, NULL)) == NULL)
-		v = cJSON_CreateString(text);
-	free(text);
+	if ((v = json_parse(s, slen, NULL)) == NULL)
+		v = cJSON_CreateStringReference(s);
 	return v;
 }

@@ -137,6 +137,7 @@ struct wk {
 	bool			 k_finishing;	/* children gone, closing */
 	bool			 k_quit;
 	lws_sorted_usec_list_t	 k_sul_grace;	/* cancel: SIGKILL time */
+	lws_sorted_usec_list_t	 k_sul_fill;	/* start tasks, after a reap */
 	lws_sorted_usec_list_t	 k_sul_close;	/* cap on the close wait */
 	lws_sorted_usec_list_t	 k_sul_handshake; /* --handshake-timeout */
 };
@@ -210,13 +211,13 @@ void		 event_accepted(struct wk *k, const struct batch *b);
 void		 event_started(struct wk *k, const struct batch *b,
 		    const struct task *t);
 bool		 event_result(struct wk *k, const struct batch *b,
-		    const struct task *t, int status, int spawn_errno);
+		    struct task *t, int status, int spawn_errno);
 void		 event_done(struct wk *k, const struct batch *b);
 void		 event_cancelled(struct wk *k, const struct batch *b);
 void		 outq_free(struct wk *k);
 
 /* value.c */
-void		*value_from_output(const char *buf, size_t len);
+void		*value_from_output(char *buf, size_t len, char **text);
 void		*json_parse(const char *text, size_t len, const char **why);
 char		*utf8_repair(const char *buf, size_t len, size_t *outlen);
 

@@ -3,6 +3,7 @@
  * strict JSON parser and batch validation, and a handler's output through
  * the value rules (UTF-8 repair, strict JSON).
  *
+ * The value rules run last: they change the text they are given.
  * Runs the real worker code with a worker struct that has no connection,
  * so every event it would send is built and dropped.  Nothing is spawned:
  * validation never starts a batch.  Handler names are checked against
@@ -64,7 +65,7 @@ fuzz_request(const char *text, size_t len)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char	*text;
+	char	*text, *value_text;
 
 	if (fz_cfg.tasks_dir == NULL)
 		fuzz_init();
@@ -73,7 +74,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(text, data, size);
 	text[size] = '\0';
 	fuzz_request(text, size);
-	cJSON_Delete(value_from_output((const char *)data, size));
+	cJSON_Delete(value_from_output(text, size, &value_text));
+	free(value_text);
 	batch_names_free(&fz_wk);
 	fz_wk.k_autoname = 0;
 	free(text);
