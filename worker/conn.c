@@ -124,6 +124,8 @@ conn_unchoke(struct wk *k)
 	if (!k->k_choked || k->k_qbytes > OUTQ_LOW)
 		return;
 	k->k_choked = false;
+	log_debug("event=unchoke session=%s queued=%zu", k->k_session,
+	    k->k_qbytes);
 	conn_rx_update(k);
 	batch_resume(k);
 }

@@ -59,6 +59,8 @@ event_push(struct wk *k, void *objv)
 	k->k_qbytes += len;
 	lws_callback_on_writable(k->k_conn);
 	if (!k->k_choked && k->k_qbytes > OUTQ_HIGH) {
+		log_debug("event=choke session=%s queued=%zu", k->k_session,
+		    k->k_qbytes);
 		k->k_choked = true;
 		conn_rx_update(k);
 		batch_choke(k);

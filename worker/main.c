@@ -335,10 +335,8 @@ worker_raw_closed(struct wk *k, struct lws *wsi)
 		k->k_ctl_wsi = NULL;
 	else if (wsi == k->k_sig_wsi)
 		k->k_sig_wsi = NULL;
-	else if (t && t->t_out == wsi)
-		t->t_out = NULL;
-	else if (t && t->t_err == wsi)
-		t->t_err = NULL;
+	else if (t)
+		task_pipe_closing(k, t, wsi);
 }
 
 static int

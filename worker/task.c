@@ -321,6 +321,29 @@ task_read(struct wk *k, struct task *t, struct lws *wsi)
 }
 
 /*
+ * libwebsockets closes a pipe by itself when its last writer is gone and
+ * the pipe is not being read (paused while the client is choked: poll
+ * then reports only POLLHUP).  What is still in it is the task's output:
+ * read it now, while the fd is still open.
+ */
+void
+task_pipe_closing(struct wk *k, struct task *t, struct lws *wsi)
+{
+	int	fd = lws_get_socket_fd(wsi);
+
+	if (wsi == t->t_out) {
+		if (t->t_state == T_RUNNING)
+			while (task_read_out(k, t, fd, SIZE_MAX) == RD_MORE)
+				;
+		t->t_out = NULL;
+	} else if (wsi == t->t_err) {
+		if (t->t_state == T_RUNNING)
+			task_read_err(t, fd, DRAIN_ERR_MAX);
+		t->t_err = NULL;
+	}
+}
+
+/*
  * Closes a pipe at once: it is never the wsi being serviced here (a pipe
  * closes itself from its own callback by returning -1), and its slot is
  * needed by the next task's pipes.

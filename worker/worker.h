@@ -194,6 +194,8 @@ int		 task_spawn(struct wk *k, struct task *t);
 void		 task_signal(struct task *t, int sig);
 int		 task_read(struct wk *k, struct task *t, struct lws *wsi);
 void		 task_drain(struct wk *k, struct task *t);
+void		 task_pipe_closing(struct wk *k, struct task *t,
+		    struct lws *wsi);
 void		 task_pause_pipes(struct task *t, bool paused);
 void		 task_release(struct task *t);
 void		 task_free(struct task *t);
