@@ -8,6 +8,7 @@
 #ifndef WSTASKD_CONFIG_H
 #define WSTASKD_CONFIG_H
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <stdbool.h>
@@ -72,6 +73,7 @@ struct config {
 	int		 verbosity;
 	bool		 daemonize;
 	bool		 check_only;	/* -n: check the flags and files, exit */
+	rlim_t		 nofile_soft;	/* RLIMIT_NOFILE we were started with */
 	bool		 use_syslog;
 	char		*pidfile;
 	char		*user;		/* --user, NULL: stay who we are */

@@ -50,6 +50,40 @@ log_set_role(const char *role)
 	lg.role = role;
 }
 
+/*
+ * Text a client chose, made safe to put in a key=value line: as a bare
+ * value (quoted false) white space, '=', '"', '%', '\\' and control bytes
+ * become %XX; inside "..." only '"', '%', '\\' and control bytes do.  No
+ * client can then forge a field.  Returns buf, the text cut to fit.
+ */
+const char *
+log_esc(char *buf, size_t len, const char *s, bool quoted)
+{
+	static const char	 hex[] = "0123456789ABCDEF";
+	const unsigned char	*p = (const unsigned char *)s;
+	size_t			 o = 0;
+
+	if (len == 0)
+		return "";
+	for (; *p && o + 1 < len; p++) {
+		bool esc = *p < 0x20 || *p == 0x7f || *p == '"' ||
+		    *p == '%' || *p == '\\' ||
+		    (!quoted && (*p == ' ' || *p == '='));
+
+		if (!esc) {
+			buf[o++] = (char)*p;
+			continue;
+		}
+		if (o + 3 >= len)
+			break;
+		buf[o++] = '%';
+		buf[o++] = hex[*p >> 4];
+		buf[o++] = hex[*p & 0x0f];
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
 int
 log_verbosity(void)
 {

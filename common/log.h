@@ -11,6 +11,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdnoreturn.h>
 
 enum log_level { LOG_LVL_QUIET = -1, LOG_LVL_INFO = 0, LOG_LVL_DEBUG = 1,
@@ -22,6 +23,10 @@ void	log_stderr(bool on);
 void	log_reopen(void);
 int	log_verbosity(void);
 void	log_lws_line(int level, const char *line);
+
+/* Room for log_esc() of n bytes of text. */
+#define LOG_ESC_SIZE(n)	(3 * (n) + 1)
+const char *log_esc(char *buf, size_t len, const char *s, bool quoted);
 
 void	log_warn_(const char *func, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));

@@ -28,7 +28,8 @@ static const struct {
 	size_t		 min_len, max_len;
 } msg_table[MSG_TYPE_MAX] = {
 	[MSG_FD]     = { "fd",     true,  BIT(WS_SPARE), 0, 64 },
-	[MSG_CLAIM]  = { "claim",  false, BIT(WS_CONNECTED), 1,
+	/* A claim may cross the go that the supervisor just sent. */
+	[MSG_CLAIM]  = { "claim",  false, BIT(WS_CONNECTED) | BIT(WS_GOING), 1,
 			    SESSION_KEY_MAX },
 	[MSG_GRANT]  = { "grant",  true,  BIT(WS_CLAIMING), 0, 0 },
 	[MSG_DENY]   = { "deny",   true,  BIT(WS_CLAIMING), 0, 0 },
@@ -181,7 +182,9 @@ msg_recv(int fd, struct msg *m, int *passfd, char *err, size_t errlen)
 	} cmsg;
 	struct cmsghdr	*cm;
 	ssize_t		 n;
-	int		 got = -1;
+	size_t		 i;
+	int		 got = -1, one;
+	bool		 extra = false;
 
 	memset(&mh, 0, sizeof(mh));
 	mh.msg_iov = &iov;
@@ -195,11 +198,26 @@ msg_recv(int fd, struct msg *m, int *passfd, char *err, size_t errlen)
 	}
 	if (n == 0)
 		return 0;
-	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
-		    cm->cmsg_len == CMSG_LEN(sizeof(int)))
-			memcpy(&got, CMSG_DATA(cm), sizeof(int));
-	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+	/* Every descriptor that came is ours to close, however many. */
+	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (i = 0; i < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		    i++) {
+			memcpy(&one, CMSG_DATA(cm) + i * sizeof(int),
+			    sizeof(int));
+			if (got < 0)
+				got = one;
+			else {
+				close(one);
+				extra = true;
+			}
+		}
+	}
+	if (extra) {
+		snprintf(err, errlen, "more than one descriptor");
+		errno = EPROTO;
+	} else if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
 		snprintf(err, errlen, "record truncated");
 		errno = EMSGSIZE;
 	} else if (msg_decode(buf, (size_t)n, m, err, errlen) < 0) {

@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,49 +36,78 @@ proc_stat_parse(const char *buf, struct proc_stat *ps)
 	return 0;
 }
 
+/*
+ * 0: read; 1: the process is gone meanwhile, not ours to report; -1: the
+ * entry could not be read (logged), so a scan cannot claim to be complete.
+ */
 static int
 proc_read_stat(int dirfd, const char *name, struct proc_stat *ps)
 {
 	char	path[64], buf[1024];
 	ssize_t	n;
-	int	fd;
+	int	fd, saved;
 
 	snprintf(path, sizeof(path), "%s/stat", name);
-	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;	/* gone meanwhile: not ours to report */
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
+	if ((fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC)) < 0) {
+		if (errno == ENOENT || errno == ESRCH)
+			return 1;
+		log_warn("openat /proc/%s", path);
 		return -1;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	saved = errno;
+	close(fd);
+	if (n == 0 || (n < 0 && (saved == ESRCH || saved == ENOENT)))
+		return 1;
+	if (n < 0) {
+		errno = saved;
+		log_warn("read /proc/%s", path);
+		return -1;
+	}
 	buf[n] = '\0';
-	return proc_stat_parse(buf, ps);
+	if (proc_stat_parse(buf, ps) < 0) {
+		log_warnx("/proc/%s: cannot parse", path);
+		return -1;
+	}
+	return 0;
 }
 
-/* Calls fn for each process whose parent is `parent`; returns how many. */
+/*
+ * Calls fn for each process whose parent is `parent`; returns how many,
+ * or -1 when some entry could not be read: "none found" must be certain,
+ * since a sweep that ends on it lets the next session start.
+ */
 int
 proc_children(pid_t parent, proc_fn *fn, void *arg)
 {
 	struct proc_stat ps;
 	struct dirent	*de;
 	DIR		*d;
-	int		 count = 0;
+	int		 count = 0, rc;
+	bool		 complete = true;
 
 	if ((d = opendir("/proc")) == NULL) {
 		log_warn("opendir /proc");
 		return -1;
 	}
-	while ((de = readdir(d)) != NULL) {
+	for (errno = 0; (de = readdir(d)) != NULL; errno = 0) {
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
-		if (proc_read_stat(dirfd(d), de->d_name, &ps) < 0)
+		if ((rc = proc_read_stat(dirfd(d), de->d_name, &ps)) != 0) {
+			if (rc < 0)
+				complete = false;
 			continue;
+		}
 		if (ps.ppid != parent)
 			continue;
 		count++;
 		if (fn)
 			fn(&ps, arg);
 	}
+	if (errno != 0) {
+		log_warn("readdir /proc");
+		complete = false;
+	}
 	closedir(d);
-	return count;
+	return complete ? count : -1;
 }

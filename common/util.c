@@ -45,9 +45,13 @@ signal_name(int sig, char *buf, size_t len)
 	return buf;
 }
 
-/* Empty signal mask and every disposition back to its default. */
+/*
+ * Every disposition back to its default, and the mask set to `keep' (NULL:
+ * empty).  Signals that must stay blocked are never unblocked on the way:
+ * one arriving in that gap would act on its default disposition.
+ */
 int
-signal_reset_all(void)
+signal_reset_all(const sigset_t *keep)
 {
 	struct sigaction sa;
 	sigset_t	 none;
@@ -61,5 +65,5 @@ signal_reset_all(void)
 			sigaction(sig, &sa, NULL);	/* EINVAL for RT
 							   signals glibc keeps */
 	sigemptyset(&none);
-	return sigprocmask(SIG_SETMASK, &none, NULL);
+	return sigprocmask(SIG_SETMASK, keep ? keep : &none, NULL);
 }

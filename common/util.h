@@ -4,6 +4,7 @@
 #ifndef WSTASKD_UTIL_H
 #define WSTASKD_UTIL_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,6 +12,6 @@
 int64_t		 now_usec(void);
 int		 fd_set_nonblock(int fd);
 const char	*signal_name(int sig, char *buf, size_t len);
-int		 signal_reset_all(void);
+int		 signal_reset_all(const sigset_t *keep);
 
 #endif

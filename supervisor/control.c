@@ -41,11 +41,11 @@ control_send(struct supervisor *sv, struct worker *w, enum msg_type type,
 static void
 control_violation(struct supervisor *sv, struct worker *w, const char *what)
 {
-	(void)sv;
 	log_warnx("event=protocol-violation pid=%ld state=%s: %s",
 	    (long)w->w_pid, wstate_name(w->w_state), what);
 	if (!w->w_reaped && kill(w->w_pid, SIGKILL) < 0)
 		log_warn("kill %ld SIGKILL", (long)w->w_pid);
+	spawn_unspare(sv, w);	/* never hand it a connection */
 	w->w_state = WS_GOING;
 	w->w_broken = true;
 }
@@ -56,6 +56,7 @@ control_eof(struct supervisor *sv, struct worker *w)
 	loop_del(sv, w->w_ctl);
 	close(w->w_ctl);
 	w->w_ctl = -1;
+	spawn_unspare(sv, w);	/* a spare that hung up is dying */
 	spawn_check_over(sv, w);
 }
 
@@ -74,9 +75,21 @@ control_message(struct supervisor *sv, struct worker *w, struct msg *m)
 			control_violation(sv, w, "claim of an invalid id");
 			return;
 		}
+		/* Sent before our go reached it: the go already answers it. */
+		if (w->w_state == WS_GOING) {
+			log_debug("event=claim-ignored pid=%ld state=going",
+			    (long)w->w_pid);
+			return;
+		}
 		session_claim(sv, w, m->data);
 		break;
 	case MSG_STATUS:
+		/* One answer a question: a worker must not flood the log. */
+		if (!w->w_queried) {
+			control_violation(sv, w, "status not asked for");
+			return;
+		}
+		w->w_queried = false;
 		log_info("event=worker pid=%ld state=%s session=%s peer=%s "
 		    "age_s=%lld %s", (long)w->w_pid, wstate_name(w->w_state),
 		    w->w_id, w->w_peer,

@@ -107,10 +107,19 @@ listen_unix_stale(const struct listen_spec *ls)
 	if (lstat(ls->host, &st) < 0 || !S_ISSOCK(st.st_mode))
 		return;
 	len = listen_sockaddr(ls, &ss);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) < 0)
 		fatal("socket");
-	if (connect(fd, (struct sockaddr *)&ss, len) == 0)
+	/*
+	 * Only a refusal proves nobody listens.  A full backlog (EAGAIN) is a
+	 * live listener, and EACCES may hide one: neither socket is ours to
+	 * remove.
+	 */
+	if (connect(fd, (struct sockaddr *)&ss, len) == 0 || errno == EAGAIN)
 		fatalx("%s: another process is listening there", ls->text);
+	if (errno != ECONNREFUSED)
+		fatal("%s: cannot tell whether the socket there is in use: "
+		    "connect", ls->text);
 	close(fd);
 	if (unlink(ls->host) < 0)
 		fatal("unlink %s", ls->host);
@@ -210,6 +219,8 @@ listen_close_all(struct supervisor *sv)
 		}
 		l->l_fd = -1;
 	}
+	/* Nothing left to resume: a stale deadline would spin the loop. */
+	sv->sv_accept_paused = false;
 }
 
 void
@@ -259,8 +270,11 @@ listen_drain(struct supervisor *sv, struct drain *d)
 
 	while ((n = recv(d->d_fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
 		;
-	if (n == 0 || (errno != EAGAIN && errno != EINTR))
-		listen_drain_close(sv, d);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n < 0 && errno != ECONNRESET)
+		log_debug("recv (refused connection): %s", strerror(errno));
+	listen_drain_close(sv, d);
 }
 
 void
@@ -290,9 +304,25 @@ listen_refuse(struct supervisor *sv, int fd, bool tls, const char *why)
 		sv->sv_full_logged = now;
 	}
 	/* A plain-text reply means nothing to a TLS client: just close. */
-	if (tls || send(fd, refuse_503, sizeof(refuse_503) - 1, MSG_NOSIGNAL) < 0 ||
-	    shutdown(fd, SHUT_WR) < 0 || sv->sv_ndrains >= DRAIN_MAX ||
-	    (d = calloc(1, sizeof(*d))) == NULL) {
+	if (tls) {
+		close(fd);
+		return;
+	}
+	/* The peer may be gone already: only unexpected failures are news. */
+	if (send(fd, refuse_503, sizeof(refuse_503) - 1, MSG_NOSIGNAL) < 0 ||
+	    shutdown(fd, SHUT_WR) < 0) {
+		if (errno != EPIPE && errno != ECONNRESET && errno != ENOTCONN)
+			log_warn("refusing a connection: send/shutdown");
+		close(fd);
+		return;
+	}
+	/* Past DRAIN_MAX drains the reply is sent but the socket closed now. */
+	if (sv->sv_ndrains >= DRAIN_MAX) {
+		close(fd);
+		return;
+	}
+	if ((d = calloc(1, sizeof(*d))) == NULL) {
+		log_warn("calloc");
 		close(fd);
 		return;
 	}

@@ -134,6 +134,8 @@ loop_earliest(const struct supervisor *sv)
 		t = d->d_deadline;
 	if (sv->sv_accept_paused && (t == 0 || sv->sv_accept_resume < t))
 		t = sv->sv_accept_resume;
+	if (sv->sv_sweep_retry && (t == 0 || sv->sv_sweep_retry < t))
+		t = sv->sv_sweep_retry;
 	if (sv->sv_stop_deadline && (t == 0 || sv->sv_stop_deadline < t))
 		t = sv->sv_stop_deadline;
 	if (sv->sv_topup_at && sv->sv_nspares < sv->sv_cfg->spare &&
@@ -186,6 +188,11 @@ loop_deadlines(struct supervisor *sv)
 	if (sv->sv_stop_deadline && now >= sv->sv_stop_deadline) {
 		sv->sv_stop_deadline = 0;
 		spawn_kill_all(sv, "--shutdown-timeout");
+	}
+	if (sv->sv_sweep_retry && now >= sv->sv_sweep_retry) {
+		sv->sv_sweep_retry = 0;
+		if (sv->sv_sweep)
+			spawn_sweep(sv);
 	}
 	listen_drain_expired(sv, now);
 	if (sv->sv_accept_paused && now >= sv->sv_accept_resume)

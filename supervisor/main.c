@@ -34,9 +34,12 @@ main_stdio(void)
 	}
 }
 
-/* Each connection costs a few fds here; take what the hard limit allows. */
+/*
+ * Each connection costs a few fds here; take what the hard limit allows.
+ * Workers put the limit we were given back for their handlers.
+ */
 static void
-main_rlimit(void)
+main_rlimit(struct config *cfg)
 {
 	struct rlimit	rl;
 
@@ -44,6 +47,7 @@ main_rlimit(void)
 		log_warn("getrlimit RLIMIT_NOFILE");
 		return;
 	}
+	cfg->nofile_soft = rl.rlim_cur;
 	if (rl.rlim_cur == rl.rlim_max)
 		return;
 	rl.rlim_cur = rl.rlim_max;
@@ -98,11 +102,6 @@ main(int argc, char **argv)
 	setproctitle_init(argc, argv, environ);
 	main_stdio();
 	options_parse(argc, argv, &cfg);
-	if (cfg.check_only) {
-		fprintf(stderr, "wstaskd: configuration ok\n");
-		main_free(NULL, &cfg);
-		return 0;
-	}
 	/* Until detached, -D logs to the terminal as well as to syslog. */
 	log_init("wstaskd", cfg.verbosity, cfg.use_syslog || cfg.daemonize);
 	log_stderr(!cfg.use_syslog || cfg.daemonize);
@@ -113,7 +112,13 @@ main(int argc, char **argv)
 		    "root\n");
 		exit(1);
 	}
-	main_rlimit();
+	/* Sockets and the pid file are not tried: a running daemon holds them. */
+	if (cfg.check_only) {
+		fprintf(stderr, "wstaskd: configuration ok\n");
+		main_free(NULL, &cfg);
+		return 0;
+	}
+	main_rlimit(&cfg);
 
 	memset(&sv, 0, sizeof(sv));
 	sv.sv_cfg = &cfg;

@@ -69,6 +69,9 @@ session_try_grant(struct supervisor *sv, struct session *s)
 
 	if (w == NULL || s->s_holder || !TAILQ_EMPTY(&s->s_draining))
 		return;
+	/* Told to go while it waited (shutdown, or broken): never granted. */
+	if (w->w_state != WS_CLAIMING || sv->sv_stopping)
+		return;
 	s->s_pending = NULL;
 	s->s_holder = w;
 	w->w_state = WS_GRANTED;
@@ -164,6 +167,7 @@ session_dump(struct supervisor *sv)
 		    (long long)((now - s->s_created) / 1000000));
 	}
 	RB_FOREACH(w, worker_tree, &sv->sv_workers)
-		if (!w->w_broken)
-			control_send(sv, w, MSG_QUERY, 0, NULL, 0, -1);
+		if (!w->w_broken && !w->w_queried &&
+		    control_send(sv, w, MSG_QUERY, 0, NULL, 0, -1) == 0)
+			w->w_queried = true;
 }

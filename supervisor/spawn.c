@@ -33,6 +33,7 @@
 #define FORK_BACKOFF_MIN	100000		/* usec */
 #define FORK_BACKOFF_MAX	5000000
 #define TOPUP_DELAY		5000		/* usec after a hand-off */
+#define SWEEP_RETRY		100000		/* usec after a failed scan */
 
 static int
 worker_cmp(struct worker *a, struct worker *b)
@@ -133,7 +134,7 @@ spawn_top_up(struct supervisor *sv)
 	}
 }
 
-static void
+void
 spawn_unspare(struct supervisor *sv, struct worker *w)
 {
 	if (!w->w_is_spare)
@@ -147,15 +148,24 @@ spawn_unspare(struct supervisor *sv, struct worker *w)
 int
 spawn_handoff(struct supervisor *sv, int fd, const char *peer, bool tls)
 {
-	struct worker	*w = TAILQ_FIRST(&sv->sv_spares);
+	struct worker	*w;
+	bool		 fresh;
 
-	if (w)
-		spawn_unspare(sv, w);
-	else if ((w = spawn_worker(sv)) == NULL)
-		return -1;
-	if (control_send(sv, w, MSG_FD, tls, peer, strlen(peer), fd) < 0) {
+	/* A spare may have died unseen: then the next one, or a new worker. */
+	for (;;) {
+		fresh = false;
+		if ((w = TAILQ_FIRST(&sv->sv_spares)) != NULL)
+			spawn_unspare(sv, w);
+		else if ((w = spawn_worker(sv)) == NULL)
+			return -1;
+		else
+			fresh = true;
+		if (control_send(sv, w, MSG_FD, tls, peer, strlen(peer),
+		    fd) == 0)
+			break;
 		spawn_tell_go(sv, w, REASON_SHUTDOWN);
-		return -1;
+		if (fresh)
+			return -1;
 	}
 	close(fd);
 	w->w_state = WS_CONNECTED;
@@ -361,8 +371,12 @@ spawn_sweep(struct supervisor *sv)
 	struct sweep_ctx	 sc = { sv, 0 };
 	struct worker		*w;
 
-	if (proc_children(sv->sv_pid, spawn_sweep_one, &sc) < 0)
-		return;		/* logged; retried on the next child event */
+	/* A scan that could not read everything proves nothing: look again. */
+	if (proc_children(sv->sv_pid, spawn_sweep_one, &sc) < 0) {
+		sv->sv_sweep_retry = now_usec() + SWEEP_RETRY;
+		return;
+	}
+	sv->sv_sweep_retry = 0;
 	if (sc.found)
 		return;
 	sv->sv_sweep = false;

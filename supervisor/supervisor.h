@@ -59,6 +59,7 @@ struct worker {
 	bool			 w_superseding;	/* its claim told others to go */
 	bool			 w_in_tree;	/* in sv_workers (not reaped) */
 	bool			 w_is_spare;	/* in sv_spares */
+	bool			 w_queried;	/* a MSG_QUERY awaits its STATUS */
 	bool			 w_broken;	/* broke the protocol: killed */
 	RB_ENTRY(worker)	 w_node;	/* by pid */
 	TAILQ_ENTRY(worker)	 w_list;	/* spares, or a session's drain */
@@ -99,6 +100,7 @@ struct supervisor {
 	unsigned		 sv_nconns;	/* connections being served */
 	bool			 sv_stopping;
 	bool			 sv_sweep;	/* a crash sweep is under way */
+	int64_t			 sv_sweep_retry;	/* usec: a scan failed */
 	bool			 sv_accept_paused;
 	int64_t			 sv_accept_resume;	/* usec */
 	int64_t			 sv_fork_retry;		/* usec, back-off */
@@ -141,6 +143,7 @@ void		 spawn_top_up(struct supervisor *sv);
 void		 spawn_reap(struct supervisor *sv);
 void		 spawn_sweep(struct supervisor *sv);
 void		 spawn_check_over(struct supervisor *sv, struct worker *w);
+void		 spawn_unspare(struct supervisor *sv, struct worker *w);
 void		 spawn_kill_expired(struct supervisor *sv, int64_t now);
 void		 spawn_tell_go(struct supervisor *sv, struct worker *w,
 		    enum msg_reason reason);

@@ -3,7 +3,7 @@
 # id for a first run, bad ids of every source (bad_session + 1008), bad
 # JSON first (bad_json, stays open), and `ready` before any other event.
 . "$(dirname "$0")/lib.sh"
-plan 18
+plan 23
 
 start_wstaskd --spare 1
 
@@ -67,5 +67,30 @@ check "a first message starting with { that does not parse: bad_json" \
     expect bj '"type":"error","code":"bad_json"'
 send bj '{"type":"hello","session":"after-bad-json"}'
 check "... and the connection stays open" expect bj '"type":"ready","session":"after-bad-json"'
+
+# A refused connection is over: what it sent after the bad id (here in the
+# same write, so it is read before the close) must not claim anything.
+client v "?session=victim"
+expect v '"type":"ready"'
+send v '{"type":"run","batch":"vb","tasks":[{"task":"sleep","args":3}]}'
+expect v '"type":"started","batch":"vb"'
+/usr/bin/python3 "$T_ROOT/tests/rawframes.py" "$T_PORT" /stream '!!!' \
+    '{"type":"hello","session":"victim"}' > "$WT_DIR/raw1.out" 2>&1
+/usr/bin/python3 "$T_ROOT/tests/rawframes.py" "$T_PORT" '/stream?session=b%21d' \
+    '{"type":"hello","session":"victim"}' > "$WT_DIR/raw2.out" 2>&1
+/usr/bin/python3 "$T_ROOT/tests/rawframes.py" "$T_PORT" /stream '!!!' \
+    '["echo"]' > "$WT_DIR/raw3.out" 2>&1
+check "bad bare id then a hello in one write: bad_session, 1008, nothing else" \
+    test "$(sed 's/,"message":"[^"]*"//' "$WT_DIR/raw1.out" | paste -sd' ')" = \
+    '{"type":"error","code":"bad_session"} close 1008'
+check "bad query id then a hello in one write: bad_session, 1008, nothing else" \
+    test "$(sed 's/,"message":"[^"]*"//' "$WT_DIR/raw2.out" | paste -sd' ')" = \
+    '{"type":"error","code":"bad_session"} close 1008'
+check "bad bare id then a run in one write: bad_session, 1008, nothing else" \
+    test "$(sed 's/,"message":"[^"]*"//' "$WT_DIR/raw3.out" | paste -sd' ')" = \
+    '{"type":"error","code":"bad_session"} close 1008'
+check "... the session they named was not taken over" \
+    expect v '"type":"result","batch":"vb","id":"0","ok":true' 10
+check "... nor claimed" test "$(grep -c 'event=claim session=victim' "$WT_DIR/daemon.log")" = 1
 
 check "nothing ran for bad sessions" test "$(grep -c 'session=a/b' "$WT_DIR/daemon.log")" = 0

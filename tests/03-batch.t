@@ -10,7 +10,7 @@
 # smaller wins, SIGKILL after the grace), --max-output, and a background
 # child holding stdout that must not hold the result back.
 . "$(dirname "$0")/lib.sh"
-plan 62
+plan 66
 
 HDIR=$(cd "$T_HANDLERS" && pwd -P)
 MS='"ms":[0-9]+'
@@ -89,8 +89,8 @@ has_line o '^\{"type":"accepted","batch":"4",' \
     'an unnamed batch skips the used name "3"'
 expect o '"type":"done","batch":"4"'
 send o '{"type":"run","batch":"2","tasks":["echo"]}'
-has_line o '^\{"type":"error","code":"bad_batch","message":"([^"\\]|\\.)*","batch":"2"\}$' \
-    'a reused batch name is bad_batch naming it'
+has_line o '^\{"type":"error","code":"bad_batch","message":"batch name already used on this connection"\}$' \
+    'a reused batch name is bad_batch, without naming the ended batch (2.4.2)'
 sleep 0.5
 check "... and the reused name did not run again" \
     test "$(grep -c '"type":"accepted","batch":"2"' "$WT_DIR/o.out")" = 1
@@ -144,6 +144,8 @@ for kind in c py; do
 	    {\"id\":\"badutf8\",\"task\":\"emit\",\"args\":\"badutf8\"},
 	    {\"id\":\"utf8\",\"task\":\"emit\",\"args\":\"utf8\"},
 	    {\"id\":\"stderr\",\"task\":\"emit\",\"args\":\"stderr\"},
+	    {\"id\":\"huge\",\"task\":\"emit\",\"args\":\"huge\"},
+	    {\"id\":\"nulesc\",\"task\":\"emit\",\"args\":\"nulesc\"},
 	    {\"id\":\"args\",\"task\":\"echo\",\"args\":{\"x\":[1,\"y z\",true],\"n\":null}},
 	    {\"id\":\"noargs\",\"task\":\"echo\"}]}"
 	expect v "\"type\":\"done\",\"batch\":\"$b\""
@@ -164,6 +166,10 @@ for kind in c py; do
 	    "$kind: valid UTF-8 is kept as is"
 	has_line v "$R:\"stderr\",\"ok\":false,\"error\":\"exit status 2\",\"exit\":2,\"value\":\"out\",$MS,\"stderr\":\"some error text\\\\n\"\\}\$" \
 	    "$kind: a failure keeps its value and the stderr tail"
+	has_line v "$R:\"huge\",\"ok\":true,\"exit\":0,\"value\":\"1e400\",$MS\\}\$" \
+	    "$kind: 1e400 (beyond a double) -> the string, not null"
+	has_fixed v '"id":"nulesc","ok":true,"exit":0,"value":"{\"a\":\"x\\u0000y\"}","ms":' \
+	    "$kind: JSON with \\u0000 (cJSON would cut it) -> the text as a string"
 	has_line v "$R:\"args\",\"ok\":true,\"exit\":0,\"value\":\\{\"x\":\\[1,\"y z\",true\\],\"n\":null\\},$MS\\}\$" \
 	    "$kind: stdin is the args as JSON text"
 	has_line v "$R:\"noargs\",\"ok\":true,\"exit\":0,\"value\":null,$MS\\}\$" \

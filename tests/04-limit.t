@@ -6,7 +6,7 @@
 # --limit caps a larger batch limit and is the limit of a batch without
 # one; limit 1 runs the tasks strictly one after another.
 . "$(dirname "$0")/lib.sh"
-plan 17
+plan 21
 
 # conc_tasks N SECS: a JSON list of N conc tasks holding a slot SECS each.
 conc_tasks() {
@@ -129,3 +129,28 @@ else
 fi
 check "no limit: done ok 6" expect c '"type":"done","batch":"nolim","ok":6,"failed":0,'
 close_client c
+
+# A limit of any size is capped, not refused (SPEC 2.2), even past 32 bits.
+client d "?session=huge"
+expect d '"type":"ready"'
+send d '{"type":"run","batch":"l3e9","limit":3000000000,"tasks":["echo"]}'
+check "limit 3000000000 is capped at --limit 2" \
+    expect d '^\{"type":"accepted","batch":"l3e9","tasks":1,"limit":2\}$'
+send d '{"type":"run","batch":"l1e300","limit":1e300,"tasks":["echo"]}'
+check "limit 1e300 is capped at --limit 2" \
+    expect d '^\{"type":"accepted","batch":"l1e300","tasks":1,"limit":2\}$'
+close_client d
+stop_wstaskd
+
+# ------------------------------------------------- --task-timeout, large
+# Its limit times 1000 no longer fits 32 bits: it must not wrap to a
+# short timeout (4294968 s wrapped to 704 ms once).
+start_wstaskd --spare 1 --task-timeout 4294968 || exit 1
+client e "?session=ttbig"
+expect e '"type":"ready"'
+send e '{"type":"run","batch":"tt","tasks":[{"id":"s","task":"sleep","args":1.0},{"id":"m","task":"sleep","args":0.2,"timeout_ms":2147483647}]}'
+check "--task-timeout 4294968: a 1 s task is not timed out" \
+    expect e '^\{"type":"result","batch":"tt","id":"s","ok":true,' 10
+check "... nor one with the largest timeout_ms" \
+    expect e '^\{"type":"result","batch":"tt","id":"m","ok":true,' 10
+close_client e

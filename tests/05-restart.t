@@ -6,7 +6,7 @@
 # cancelled/replaced/started 0 and never `accepted`; nothing names a
 # batch after its `done` or `cancelled`.
 . "$(dirname "$0")/lib.sh"
-plan 21
+plan 22
 
 # termslow needs 0.3 s to clean up after SIGTERM: inside the grace.
 start_wstaskd --kill-grace 3000
@@ -83,3 +83,18 @@ check "no event names a batch after its end" awk '
 		if ($0 ~ /"type":"(done|cancelled)"/) ended[b] = 1
 	}
 	END { exit bad }' "$WT_DIR/c.out"
+
+# A cancel does not restart the SIGKILL countdown of a task that has timed
+# out: it dies at its timeout + --kill-grace (0.2 + 3 s), not at the
+# cancel + --kill-grace (1.5 + 3 s).
+client k "?session=tk"
+expect k '"type":"ready"'
+t0=$(date +%s%N)
+send k '{"type":"run","batch":"K","tasks":[{"task":"stubborn","timeout_ms":200}]}'
+expect k '"type":"started","batch":"K"'
+sleep 1.5
+send k '{"type":"cancel"}'
+expect k '"type":"cancelled","batch":"K","reason":"cancel"' 10
+ms=$((($(date +%s%N) - t0) / 1000000))
+check "a cancel keeps a timed-out task's SIGKILL time (cancelled at $ms ms; ~3200, not ~4500)" \
+    test "$ms" -ge 3000 -a "$ms" -lt 4200

@@ -5,7 +5,7 @@
 # process is gone before the new `ready` ("superseded":true), and the
 # newest of several quick claims alone is granted.
 . "$(dirname "$0")/lib.sh"
-plan 20
+plan 22
 
 start_wstaskd --kill-grace 3000
 
@@ -90,3 +90,17 @@ client q "?session=S3"
 expect q '"type":"ready","session":"S3","superseded":true'
 check "python3-websockets sees close 4001 on the superseded side" expect p '^close 4001'
 T_CLIENT_KIND=c
+
+# A claim that waits past --ping-timeout (2 s here) while the old session
+# drains for the whole kill grace is not dropped: the wait is the server's,
+# and the client's pongs are not read meanwhile.
+stop_wstaskd
+start_wstaskd --kill-grace 4000
+client h "?session=S4"
+expect h '"type":"ready","session":"S4"'
+send h '{"type":"run","batch":"lw","tasks":["stubborn"]}'
+wait_for 5 records_ge start S4 lw 1
+client i "?session=S4"
+check "a claim that waits 4 s, past --ping-timeout 2, still gets ready" \
+    expect i '"type":"ready","session":"S4","superseded":true' 15
+check "... and it was not closed meanwhile" no_line i '^close'

@@ -7,7 +7,7 @@
 # event first) and the daemon keeps serving; fragmented messages are
 # reassembled; invalid UTF-8 in a text frame closes with 1007.
 . "$(dirname "$0")/lib.sh"
-plan 62
+plan 69
 
 MSG='"message":"([^"\\]|\\.)*"'
 
@@ -60,6 +60,8 @@ msgs=(
 	'{"type":"nope"}|bad_message|an unknown type'
 	'{"type":5}|bad_message|a type that is no string'
 	'{"tasks":["echo"]}|bad_message|a run without type'
+	'{"type":"run","tasks":[{"task":"echo","args":"a\u0000b"}]}|bad_json|\u0000 in a string (cJSON would cut it)'
+	'{"type":"run","tasks":[{"task":"echo","args":1e400}]}|bad_json|a number beyond a double'
 )
 for c in "${msgs[@]}"; do
 	text=${c%%|*}
@@ -89,6 +91,7 @@ batches=(
 	'"tasks":[{"id":"a","task":"sleep"},{"id":"a","task":"sleep"}]|duplicate ids'
 	'"tasks":["sleep","sleep",{"id":"1","task":"sleep"}]|id "1" clashing with the defaulted index 1'
 	'"tasks":[{"id":1,"task":"sleep"},{"id":"1","task":"sleep"}]|integer id 1 clashing with "1"'
+	'"tasks":[{"id":-0,"task":"sleep"},{"id":0,"task":"sleep"}]|integer id -0 clashing with 0'
 	'"tasks":["sleep",5]|a task that is a number'
 	'"tasks":["sleep",{"args":1}]|a task without "task"'
 	'"limit":0,"tasks":["sleep"]|limit 0'
@@ -150,8 +153,8 @@ send r '{"type":'
 send r '{"type":"run","batch":"A","tasks":["sleep"]}'
 check 'an invalid run during a batch: bad_batch' \
     expect r '^\{"type":"error","code":"bad_batch",.*"batch":"X"\}$'
-check 'a reused (running) batch name during a batch: bad_batch' \
-    expect r '^\{"type":"error","code":"bad_batch",.*"batch":"A"\}$'
+check 'a reused (running) batch name during a batch: bad_batch, no batch field' \
+    expect r '^\{"type":"error","code":"bad_batch","message":"batch name already used on this connection"\}$'
 check 'bad JSON during a batch: bad_json' expect r '"code":"bad_json"'
 check 'the running batch still completes: done ok 3' \
     expect r '^\{"type":"done","batch":"A","ok":3,"failed":0,'
@@ -279,4 +282,18 @@ check '... and nothing of it ran' \
         ! awk '\$1 == \"start\" && \$3 == \"rawbad\"' '$WT_DIR/records' | grep -q ."
 send s2 '{"type":"run","batch":"after2","tasks":["echo"]}'
 check 'the other connection is still served' expect s2 '"type":"done","batch":"after2","ok":1'
+
+# ---------------------------------------------------------------- logs
+# Names a client chose cannot forge key=value fields in the log.
+send s2 '{"type":"run","batch":"b x=1 event=forged","tasks":[{"id":"i d=\"%","task":"echo"},"nosuch"]}'
+expect s2 '"type":"error","code":"bad_batch"'
+send s2 '{"type":"run","batch":"b y=2 event=forged","tasks":[{"id":"i d=\"%","task":"sleep","args":5,"timeout_ms":100}]}'
+expect s2 '"type":"done","batch":"b y=2 event=forged"'
+check 'log: a batch name with spaces and = is percent-encoded' \
+    grep -q 'event=batch session=size2 batch=b%20y%3D2%20event%3Dforged ' "$WT_DIR/daemon.log"
+check 'log: so is a task id with space, =, " and %' \
+    grep -q 'event=timeout session=size2 batch=b%20y%3D2%20event%3Dforged id=i%20d%3D%22%25 ' "$WT_DIR/daemon.log"
+check 'log: an error message keeps its quotes closed' \
+    grep -q 'event=error session=size2 code=bad_batch batch=b%20x%3D1%20event%3Dforged message="task 1: unknown handler %22nosuch%22"' "$WT_DIR/daemon.log"
+check 'log: no forged field anywhere' eval "! grep -q ' event=forged' '$WT_DIR/daemon.log'"
 close_client s2

@@ -14,6 +14,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <float.h>
+#include <inttypes.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -170,7 +172,7 @@ task_parse_id(const cJSON *v, size_t i, char **out, struct berr *e)
 	if (v == NULL)
 		snprintf(buf, sizeof(buf), "%zu", i);
 	else if (json_int(v, -ID_INT_MAX, ID_INT_MAX, &d))
-		snprintf(buf, sizeof(buf), "%.0f", d);
+		snprintf(buf, sizeof(buf), "%.0f", d == 0 ? 0.0 : d);	/* -0 */
 	else if (cJSON_IsString(v) && v->valuestring[0] &&
 	    strlen(v->valuestring) <= TASK_ID_MAX) {
 		*out = strdup(v->valuestring);
@@ -201,10 +203,10 @@ task_parse_fields(struct vctx *vc, const cJSON *v, size_t i, struct task *t,
 		    "integer from 1 to 2147483647", i);
 		return -1;
 	}
-	t->t_timeout_ms = f ? (unsigned)d : 0;
+	t->t_timeout_ms = f ? (uint64_t)d : 0;
 	if (cfg->task_timeout_s && (t->t_timeout_ms == 0 ||
-	    t->t_timeout_ms > cfg->task_timeout_s * 1000u))
-		t->t_timeout_ms = cfg->task_timeout_s * 1000u;
+	    t->t_timeout_ms > cfg->task_timeout_s * UINT64_C(1000)))
+		t->t_timeout_ms = cfg->task_timeout_s * UINT64_C(1000);
 	f = cJSON_GetObjectItemCaseSensitive(v, "args");
 	if (f && (t->t_args = cJSON_PrintUnformatted(f)) == NULL) {
 		berr_set(e, "bad_batch", "task %zu: args cannot be encoded", i);
@@ -274,15 +276,20 @@ batch_parse_head(struct wk *k, const cJSON *msg, const char **name,
 			    "to %d bytes", BATCH_NAME_MAX);
 			return -1;
 		}
-		*name = v->valuestring;
-		if (names_has(&k->k_names, *name)) {
+		/*
+		 * Not named in the error: that name's batch has ended, and no
+		 * event names a batch after its end (SPEC 2.4).
+		 */
+		if (names_has(&k->k_names, v->valuestring)) {
 			berr_set(e, "bad_batch", "batch name already used on "
 			    "this connection");
 			return -1;
 		}
+		*name = v->valuestring;
 	}
 	if ((v = cJSON_GetObjectItemCaseSensitive(msg, "limit")) != NULL) {
-		if (!json_int(v, 1, 2147483647, &d)) {
+		/* Any size: SPEC 2.2 caps it silently at --limit. */
+		if (!json_int(v, 1, DBL_MAX, &d)) {
 			berr_set(e, "bad_batch", "limit must be an integer >= 1");
 			return -1;
 		}
@@ -354,6 +361,7 @@ batch_parse(struct wk *k, const void *msgv, const void *tasksv)
 	struct berr	 e = { NULL, "" };
 	struct batch	*b;
 	const char	*name;
+	char		 lname[LOG_ESC_SIZE(BATCH_NAME_MAX)];
 	bool		 oom = false;
 
 	if ((b = calloc(1, sizeof(*b))) == NULL) {
@@ -369,8 +377,11 @@ batch_parse(struct wk *k, const void *msgv, const void *tasksv)
 		return NULL;
 	}
 	b->b_name = name ? strdup(name) : batch_auto_name(k);
-	if (b->b_name == NULL || (!names_add(&k->k_names, b->b_name, &oom) &&
-	    oom)) {
+	if (b->b_name != NULL)
+		b->b_lname = strdup(log_esc(lname, sizeof(lname), b->b_name,
+		    false));
+	if (b->b_name == NULL || b->b_lname == NULL ||
+	    (!names_add(&k->k_names, b->b_name, &oom) && oom)) {
 		event_error(k, "bad_batch", name, "out of memory");
 		batch_free(b);
 		return NULL;
@@ -387,6 +398,7 @@ batch_free(struct batch *b)
 		task_free(&b->b_tasks[i]);
 	free(b->b_tasks);
 	free(b->b_name);
+	free(b->b_lname);
 	free(b);
 }
 
@@ -395,14 +407,16 @@ batch_task_timeout(lws_sorted_usec_list_t *sul)
 {
 	struct task	*t = lws_container_of(sul, struct task, t_sul);
 	struct wk	*k = t->t_batch->b_wk;
+	char		 lid[LOG_ESC_SIZE(TASK_ID_MAX)];
 
 	if (t->t_timed_out) {		/* the grace is over too */
 		task_signal(t, SIGKILL);
 		return;
 	}
 	t->t_timed_out = true;
-	log_info("event=timeout session=%s batch=%s id=%s ms=%u", k->k_session,
-	    t->t_batch->b_name, t->t_id, t->t_timeout_ms);
+	log_info("event=timeout session=%s batch=%s id=%s ms=%" PRIu64,
+	    k->k_session, t->t_batch->b_lname,
+	    log_esc(lid, sizeof(lid), t->t_id, false), t->t_timeout_ms);
 	task_signal(t, SIGTERM);
 	lws_sul_schedule(k->k_ctx, 0, &t->t_sul, batch_task_timeout,
 	    (lws_usec_t)k->k_cfg->kill_grace_ms * 1000);
@@ -440,7 +454,7 @@ batch_check_done(struct wk *k, struct batch *b)
 		return;
 	event_done(k, b);
 	log_info("event=done session=%s batch=%s ok=%zu failed=%zu ms=%lld",
-	    k->k_session, b->b_name, b->b_ok, b->b_failed,
+	    k->k_session, b->b_lname, b->b_ok, b->b_failed,
 	    (long long)((now_usec() - b->b_start) / 1000));
 	k->k_cur = NULL;
 	batch_free(b);
@@ -473,7 +487,7 @@ batch_start(struct wk *k, struct batch *b)
 	b->b_start = now_usec();
 	event_accepted(k, b);
 	log_info("event=batch session=%s batch=%s tasks=%zu limit=%u",
-	    k->k_session, b->b_name, b->b_ntasks, b->b_limit);
+	    k->k_session, b->b_lname, b->b_ntasks, b->b_limit);
 	batch_fill(k, b);
 }
 
@@ -483,7 +497,7 @@ batch_skip(struct wk *k, struct batch *b, const char *why)
 	b->b_reason = why;
 	event_cancelled(k, b);
 	log_info("event=skipped session=%s batch=%s reason=%s", k->k_session,
-	    b->b_name, why);
+	    b->b_lname, why);
 	batch_free(b);
 }
 
@@ -538,8 +552,11 @@ batch_cancel(struct wk *k, struct batch *b, const char *why)
 	b->b_cancelling = true;
 	b->b_reason = why;
 	log_info("event=cancel session=%s batch=%s reason=%s running=%zu",
-	    k->k_session, b->b_name, why, b->b_running);
+	    k->k_session, b->b_lname, why, b->b_running);
 	TAILQ_FOREACH(t, &b->b_run, t_entry) {
+		/* A timed-out task keeps its earlier SIGKILL deadline. */
+		if (t->t_timed_out)
+			continue;
 		lws_sul_cancel(&t->t_sul);
 		task_signal(t, SIGTERM);
 	}
@@ -598,7 +615,7 @@ batch_settle(struct wk *k)
 	lws_sul_cancel(&k->k_sul_grace);
 	event_cancelled(k, b);
 	log_info("event=cancelled session=%s batch=%s reason=%s finished=%zu "
-	    "started=%zu", k->k_session, b->b_name, b->b_reason, b->b_finished,
+	    "started=%zu", k->k_session, b->b_lname, b->b_reason, b->b_finished,
 	    b->b_started);
 	k->k_cur = NULL;
 	batch_free(b);

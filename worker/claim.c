@@ -61,6 +61,23 @@ claim_peer_trusted(struct wk *k, int fd)
 	return false;
 }
 
+/*
+ * While the claim waits (for an old session to drain, up to the kill
+ * grace and more) the client is not read, so its pongs are not seen: the
+ * wait is ours, and must not count against the client's --ping-timeout.
+ */
+static void
+claim_keep_alive(lws_sorted_usec_list_t *sul)
+{
+	struct wk *k = lws_container_of(sul, struct wk, k_sul_alive);
+
+	if (k->k_state != WS_CLAIMING || k->k_conn == NULL)
+		return;
+	lws_validity_confirmed(k->k_conn);
+	lws_sul_schedule(k->k_ctx, 0, &k->k_sul_alive, claim_keep_alive,
+	    (lws_usec_t)k->k_cfg->ping_interval * LWS_US_PER_SEC);
+}
+
 /* With basic auth the supervisor's key is user/id: users never meet. */
 static void
 claim_start(struct wk *k, const char *id, size_t len)
@@ -82,7 +99,10 @@ claim_start(struct wk *k, const char *id, size_t len)
 	    sizeof(err)) < 0) {
 		log_warnx("%s", err);
 		worker_go(k, GO_SHUTDOWN);
+		return;
 	}
+	lws_sul_schedule(k->k_ctx, 0, &k->k_sul_alive, claim_keep_alive,
+	    (lws_usec_t)k->k_cfg->ping_interval * LWS_US_PER_SEC);
 }
 
 static void
@@ -191,6 +211,7 @@ claim_granted(struct wk *k, bool superseded)
 	log_debug("event=granted session=%s superseded=%d", k->k_session,
 	    superseded);
 	k->k_state = WS_GRANTED;
+	lws_sul_cancel(&k->k_sul_alive);
 	event_ready(k, superseded);
 	conn_rx_update(k);
 	if (k->k_conn)		/* the wait was ours, not the client's */
@@ -253,10 +274,10 @@ claim_status(struct wk *k)
 	int			 n;
 
 	n = snprintf(text, sizeof(text), "batch=%.64s running=%zu queued=%zu "
-	    "done=%zu cancelling=%s waiting=%.64s", b ? b->b_name : "-",
+	    "done=%zu cancelling=%s waiting=%.64s", b ? b->b_lname : "-",
 	    b ? b->b_running : 0, b ? b->b_ntasks - b->b_next : 0,
 	    b ? b->b_finished : 0, b && b->b_cancelling ? "yes" : "no",
-	    k->k_next ? k->k_next->b_name : "-");
+	    k->k_next ? k->k_next->b_lname : "-");
 	if (n < 0 || (size_t)n >= sizeof(text))
 		n = (int)strlen(text);
 	if (msg_send(CTL_FD, MSG_STATUS, 0, text, (size_t)n, -1, err,

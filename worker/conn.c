@@ -110,7 +110,8 @@ conn_receive(struct wk *k, struct lws *wsi, const void *in, size_t len)
 void
 conn_message(struct wk *k, const char *text, size_t len)
 {
-	if (k->k_going != GO_NONE)
+	/* Closing (a bad session id, say): nothing it sends counts now. */
+	if (k->k_going != GO_NONE || k->k_close_code)
 		return;
 	if (!k->k_have_id)
 		claim_first_message(k, text, len);
@@ -140,6 +141,7 @@ conn_writeable(struct wk *k, struct lws *wsi)
 {
 	struct outmsg	*m;
 	int		 n, budget = WRITE_BURST;
+	bool		 wrote = false;
 
 	while ((m = k->k_qhead) != NULL && budget-- > 0) {
 		n = lws_write(wsi, m->q_buf + LWS_PRE, m->q_len, LWS_WRITE_TEXT);
@@ -151,9 +153,16 @@ conn_writeable(struct wk *k, struct lws *wsi)
 			k->k_qtail = &k->k_qhead;
 		k->k_qbytes -= m->q_len;
 		free(m);
+		wrote = true;
 		if (lws_partial_buffered(wsi))
 			break;
 	}
+	/*
+	 * Choked, we do not read the client, so its pongs go unseen; that it
+	 * takes what we send (the socket became writeable) is proof of life.
+	 */
+	if (wrote && k->k_choked)
+		lws_validity_confirmed(wsi);
 	if (k->k_qhead == NULL && k->k_close_code &&
 	    !lws_partial_buffered(wsi)) {
 		lws_close_reason(wsi, (enum lws_close_status)k->k_close_code,

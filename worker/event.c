@@ -8,6 +8,7 @@
  */
 #include <sys/wait.h>
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,7 +112,8 @@ void
 event_error(struct wk *k, const char *code, const char *batch,
     const char *fmt, ...)
 {
-	char	 msg[512], *fixed;
+	char	 msg[512], *fixed, lm[LOG_ESC_SIZE(512)],
+		 lb[LOG_ESC_SIZE(BATCH_NAME_MAX)];
 	size_t	 len;
 	va_list	 ap;
 	cJSON	*o;
@@ -120,7 +122,8 @@ event_error(struct wk *k, const char *code, const char *batch,
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	log_info("event=error session=%s code=%s batch=%s message=\"%s\"",
-	    k->k_session, code, batch ? batch : "-", msg);
+	    k->k_session, code, batch ? log_esc(lb, sizeof(lb), batch, false) :
+	    "-", log_esc(lm, sizeof(lm), msg, true));
 	if ((fixed = utf8_repair(msg, strlen(msg), &len)) == NULL)
 		return;
 	o = event_new("error", NULL);
@@ -193,7 +196,7 @@ event_outcome(cJSON *o, const struct task *t, int status, int spawn_errno)
 		snprintf(err, sizeof(err), "output exceeded %zu bytes",
 		    t->t_batch->b_wk->k_cfg->max_output);
 	else if (t->t_timed_out)
-		snprintf(err, sizeof(err), "timed out after %u ms",
+		snprintf(err, sizeof(err), "timed out after %" PRIu64 " ms",
 		    t->t_timeout_ms);
 	else if (exited)
 		snprintf(err, sizeof(err), "exit status %d",

@@ -345,6 +345,7 @@ http_client(struct wk *k, struct lws *wsi)
 {
 	const struct config	*cfg = k->k_cfg;
 	char			 hdr[1024], *hop, *last = NULL;
+	char			 lc[LOG_ESC_SIZE(sizeof(k->k_client))];
 
 	if (!k->k_peer_trusted)
 		return;
@@ -367,7 +368,8 @@ http_client(struct wk *k, struct lws *wsi)
 	if (last == NULL || strlen(last) >= sizeof(k->k_client))
 		return;
 	strlcpy(k->k_client, last, sizeof(k->k_client));
-	log_info("event=client peer=%s client=%s", k->k_peer, k->k_client);
+	log_info("event=client peer=%s client=%s", k->k_peer,
+	    log_esc(lc, sizeof(lc), k->k_client, false));
 	claim_title(k);
 }
 
@@ -376,17 +378,21 @@ int
 http_confirm_upgrade(struct wk *k, struct lws *wsi)
 {
 	char	uri[256], why[ORIGIN_HOST_MAX + 64];
+	char	luri[LOG_ESC_SIZE(sizeof(uri))],
+		lwhy[LOG_ESC_SIZE(sizeof(why))];
 
 	if (http_uri(wsi, uri, sizeof(uri)) < 0 ||
 	    strcmp(uri, k->k_cfg->ws_path)) {
-		log_info("event=refuse peer=%s status=404 uri=%s", k->k_peer, uri);
+		log_info("event=refuse peer=%s status=404 uri=%s", k->k_peer,
+		    log_esc(luri, sizeof(luri), uri, false));
 		return http_refuse(wsi, 404, "Not Found", NULL);
 	}
 	http_client(k, wsi);
 	if (!http_authorized(k, wsi))
 		return http_unauthorized(k, wsi);
 	if (!http_origin_ok(k, wsi, why, sizeof(why))) {
-		log_info("event=refuse peer=%s status=403 %s", k->k_peer, why);
+		log_info("event=refuse peer=%s status=403 reason=\"%s\"",
+		    k->k_peer, log_esc(lwhy, sizeof(lwhy), why, true));
 		return http_refuse(wsi, 403, "Forbidden", NULL);
 	}
 	return 0;

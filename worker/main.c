@@ -13,6 +13,7 @@
  * status 0 tells the supervisor "nothing of mine is left".
  */
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 
 #include <errno.h>
@@ -29,6 +30,8 @@
 #include "worker.h"
 
 #define RX_BUFFER	8192
+/* One connection, the control socket, signalfd, two pipes a task, spare. */
+#define WORKER_FDS(cfg)	((rlim_t)16 + 4 * (rlim_t)(cfg)->limit)
 
 static int worker_callback(struct lws *, enum lws_callback_reasons, void *,
     void *, size_t);
@@ -39,9 +42,61 @@ static const struct lws_protocols worker_protocols[] = {
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
+/*
+ * The supervisor raised its fd limit for its connections; handlers get the
+ * one wstaskd was started with (some programs close or select() up to it),
+ * or what this worker needs if that is more.
+ */
 static void
-worker_detach(int ctl)
+worker_rlimit(const struct config *cfg)
 {
+	struct rlimit	rl;
+	rlim_t		need = WORKER_FDS(cfg) + 16;
+
+	if (cfg->nofile_soft == 0)
+		return;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		log_warn("getrlimit RLIMIT_NOFILE");
+		return;
+	}
+	rl.rlim_cur = cfg->nofile_soft > need ? cfg->nofile_soft : need;
+	if (rl.rlim_cur > rl.rlim_max)
+		rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_warn("setrlimit RLIMIT_NOFILE");
+}
+
+/*
+ * Every process is named wstaskd, so a `killall -HUP wstaskd` meant for
+ * the supervisor's log reopening reaches workers too: those signals must
+ * not end a session.  Handlers get default dispositions all the same.
+ */
+static void
+worker_ignore_signals(void)
+{
+	static const int sigs[] = { SIGHUP, SIGUSR1, SIGUSR2 };
+	size_t		 i;
+
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (signal(sigs[i], SIG_IGN) == SIG_ERR)
+			log_warn("signal %s", sigabbrev_np(sigs[i]));
+}
+
+/* What the worker's signalfd takes; blocked from the fork on. */
+static void
+worker_signal_set(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGCHLD);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+}
+
+static void
+worker_detach(const struct config *cfg, int ctl)
+{
+	sigset_t	set, hold;
+
 	if (ctl != CTL_FD) {
 		if (dup3(ctl, CTL_FD, O_CLOEXEC) < 0)
 			fatal("dup3 control socket");
@@ -50,8 +105,18 @@ worker_detach(int ctl)
 	closefrom(CTL_FD + 1);
 	if (setsid() < 0)
 		log_warn("setsid");
-	if (signal_reset_all() < 0)
+	/* The ignored ones stay blocked until ignored: one may be pending. */
+	worker_signal_set(&set);
+	hold = set;
+	sigaddset(&hold, SIGHUP);
+	sigaddset(&hold, SIGUSR1);
+	sigaddset(&hold, SIGUSR2);
+	if (signal_reset_all(&hold) < 0)
 		fatal("sigprocmask");
+	worker_ignore_signals();
+	if (sigprocmask(SIG_SETMASK, &set, NULL) < 0)
+		fatal("sigprocmask");
+	worker_rlimit(cfg);
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		fatal("prctl PR_SET_CHILD_SUBREAPER");
 	if (fd_set_nonblock(CTL_FD) < 0)
@@ -66,12 +131,7 @@ worker_signalfd(void)
 	sigset_t	set;
 	int		fd;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		fatal("sigprocmask");
+	worker_signal_set(&set);
 	if ((fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
 		fatal("signalfd");
 	return fd;
@@ -134,7 +194,7 @@ worker_context(struct wk *k)
 	info.protocols = worker_protocols;
 	info.user = k;
 	/* Two pipes per running task, and room for as many closing. */
-	info.fd_limit_per_thread = 16 + 4 * cfg->limit;
+	info.fd_limit_per_thread = WORKER_FDS(cfg);
 	info.max_http_header_pool = 1;
 	info.retry_and_idle_policy = &k->k_retry;
 	info.mounts = http_mounts(cfg, mounts, 3);
@@ -188,6 +248,7 @@ worker_free_batches(struct wk *k)
 	lws_sul_cancel(&k->k_sul_grace);
 	lws_sul_cancel(&k->k_sul_fill);
 	lws_sul_cancel(&k->k_sul_handshake);
+	lws_sul_cancel(&k->k_sul_alive);
 	if (k->k_next)
 		batch_free(k->k_next);
 	if (k->k_cur)
@@ -213,7 +274,7 @@ worker_main(const struct config *cfg, int ctl)
 {
 	struct wk	k;
 
-	worker_detach(ctl);
+	worker_detach(cfg, ctl);
 	worker_init(&k, cfg);
 	while (!k.k_quit)
 		if (lws_service(k.k_ctx, 0) < 0)

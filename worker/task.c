@@ -113,6 +113,7 @@ task_spawn(struct wk *k, struct task *t)
 	const struct config		*cfg = k->k_cfg;
 	const struct batch		*b = t->t_batch;
 	posix_spawn_file_actions_t	 fa;
+	char				 lid[LOG_ESC_SIZE(TASK_ID_MAX)];
 	char				 path[4096], e_ses[16 + SESSION_ID_MAX],
 					 e_batch[16 + BATCH_NAME_MAX],
 					 e_id[16 + TASK_ID_MAX],
@@ -173,8 +174,10 @@ task_spawn(struct wk *k, struct task *t)
 		errno = rc;
 		return -1;
 	}
-	log_debug("event=spawn session=%s batch=%s id=%s handler=%s pid=%ld",
-	    k->k_session, b->b_name, t->t_id, t->t_name, (long)t->t_pid);
+	if (log_verbosity() >= LOG_LVL_DEBUG)
+		log_debug("event=spawn session=%s batch=%s id=%s handler=%s "
+		    "pid=%ld", k->k_session, b->b_lname, log_esc(lid,
+		    sizeof(lid), t->t_id, false), t->t_name, (long)t->t_pid);
 	return 0;
 }
 
@@ -238,9 +241,12 @@ task_read_fd(const struct task *t, int fd, void *buf, size_t len,
 static int
 task_over(struct wk *k, struct task *t)
 {
+	char	lid[LOG_ESC_SIZE(TASK_ID_MAX)];
+
 	t->t_over = true;
 	log_info("event=output-exceeded session=%s batch=%s id=%s max=%zu",
-	    k->k_session, t->t_batch->b_name, t->t_id, k->k_cfg->max_output);
+	    k->k_session, t->t_batch->b_lname, log_esc(lid, sizeof(lid),
+	    t->t_id, false), k->k_cfg->max_output);
 	task_signal(t, SIGKILL);
 	return RD_CLOSE;
 }

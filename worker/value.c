@@ -10,6 +10,7 @@
  * characters as white space or inside strings); json_strict() holds a
  * parsed text to RFC 8259 so "007" stays the string "007".
  */
+#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,14 +139,29 @@ json_number(const char *s, size_t len, size_t i)
 	return j;
 }
 
-/*
- * For a text cJSON has parsed: numbers as the grammar says, no control
- * characters in strings, no white space but the four JSON allows.
- */
+/* Whether the number token s[i..j) is beyond a double (cJSON: inf). */
 static bool
+json_number_huge(const char *s, size_t i, size_t j)
+{
+	char	tok[64];
+
+	if (j - i >= sizeof(tok))
+		return !isfinite(strtod(s + i, NULL));
+	memcpy(tok, s + i, j - i);
+	tok[j - i] = '\0';
+	return !isfinite(strtod(tok, NULL));
+}
+
+/*
+ * For a text cJSON has parsed: numbers as the grammar says and within a
+ * double, no control characters in strings, no white space but the four
+ * JSON allows, and no \u0000, at which cJSON's strings would silently
+ * end.  NULL when it holds, else why not.
+ */
+static const char *
 json_strict(const char *s, size_t len)
 {
-	size_t	i = 0;
+	size_t	i = 0, j;
 
 	while (i < len) {
 		char c = s[i];
@@ -153,20 +169,28 @@ json_strict(const char *s, size_t len)
 		if (c == '"') {
 			for (i++; i < len && s[i] != '"'; i++) {
 				if ((unsigned char)s[i] < 0x20)
-					return false;
-				if (s[i] == '\\')
-					i++;
+					return "message is not valid JSON";
+				if (s[i] != '\\')
+					continue;
+				if (len - i > 5 && strncmp(s + i + 1, "u0000", 5) == 0)
+					return "message contains \\u0000 (NUL), "
+					    "which wstaskd cannot carry";
+				i++;
 			}
 			i++;
 		} else if (c == '-' || json_digit(c)) {
-			if ((i = json_number(s, len, i)) == 0)
-				return false;
+			if ((j = json_number(s, len, i)) == 0)
+				return "message is not valid JSON";
+			if (json_number_huge(s, i, j))
+				return "message has a number beyond the range "
+				    "of a double";
+			i = j;
 		} else if ((unsigned char)c < 0x20 && !json_ws(c))
-			return false;
+			return "message is not valid JSON";
 		else
 			i++;
 	}
-	return true;
+	return NULL;
 }
 
 /* Nesting depth of arrays and objects, counted outside strings. */
@@ -214,7 +238,7 @@ json_parse(const char *text, size_t len, const char **why)
 	}
 	if ((v = cJSON_ParseWithLengthOpts(text, len + 1, NULL, 1)) == NULL)
 		return NULL;
-	if (!json_strict(text, len)) {
+	if ((*why = json_strict(text, len)) != NULL) {
 		cJSON_Delete(v);
 		return NULL;
 	}

@@ -41,7 +41,7 @@ struct task {
 	char			*t_id;
 	char			*t_name;	/* handler */
 	char			*t_args;	/* JSON text, NULL: none */
-	unsigned		 t_timeout_ms;	/* effective, 0 none */
+	uint64_t		 t_timeout_ms;	/* effective, 0 none */
 	enum task_state		 t_state;
 	pid_t			 t_pid;		/* also its process group */
 	struct lws		*t_out;		/* adopted stdout read end */
@@ -62,6 +62,7 @@ struct task {
 struct batch {
 	struct wk		*b_wk;
 	char			*b_name;
+	char			*b_lname;	/* b_name for log lines (log_esc) */
 	unsigned		 b_limit;
 	struct task		*b_tasks;
 	size_t			 b_ntasks;
@@ -140,6 +141,7 @@ struct wk {
 	lws_sorted_usec_list_t	 k_sul_fill;	/* start tasks, after a reap */
 	lws_sorted_usec_list_t	 k_sul_close;	/* cap on the close wait */
 	lws_sorted_usec_list_t	 k_sul_handshake; /* --handshake-timeout */
+	lws_sorted_usec_list_t	 k_sul_alive;	/* proof of life while claiming */
 };
 
 /* main.c */
