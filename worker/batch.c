@@ -102,19 +102,20 @@ names_add(struct name_tree *tree, const char *text, bool *oom)
 	return true;
 }
 
+/* No allocation: a failed one must not pass a reused name as new. */
 static bool
 names_has(struct name_tree *tree, const char *text)
 {
-	struct name	*n;
+	union {
+		struct name	n;
+		char		buf[sizeof(struct name) + BATCH_NAME_MAX + 1];
+	}		 key;
 	size_t		 len = strlen(text);
-	bool		 found;
 
-	if ((n = malloc(sizeof(*n) + len + 1)) == NULL)
-		return false;
-	memcpy(n->n_text, text, len + 1);
-	found = RB_FIND(name_tree, tree, n) != NULL;
-	free(n);
-	return found;
+	if (len > BATCH_NAME_MAX)
+		return false;	/* never stored: names are validated first */
+	memcpy(key.n.n_text, text, len + 1);
+	return RB_FIND(name_tree, tree, &key.n) != NULL;
 }
 
 static void

@@ -130,18 +130,20 @@ claim_from_query(struct wk *k, struct lws *wsi)
 	claim_start(k, id, strlen(id));
 }
 
-static void
+/* Keeps the first run for after the grant; -1 when out of memory. */
+static int
 claim_hold(struct wk *k, const char *text, size_t len)
 {
 	free(k->k_held);
 	if ((k->k_held = malloc(len + 1)) == NULL) {
 		log_warn("malloc");
 		k->k_heldlen = 0;
-		return;
+		return -1;
 	}
 	memcpy(k->k_held, text, len);
 	k->k_held[len] = '\0';
 	k->k_heldlen = len;
+	return 0;
 }
 
 static void
@@ -163,8 +165,13 @@ claim_random(struct wk *k, const char *text, size_t len)
 {
 	char	id[SESSION_ID_RANDOM_LEN + 1];
 
+	/* Granting a session whose run was lost would be a silent loss. */
+	if (claim_hold(k, text, len) < 0) {
+		conn_close(k, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
+		    "server out of memory");
+		return;
+	}
 	session_id_random(id);
-	claim_hold(k, text, len);
 	claim_start(k, id, SESSION_ID_RANDOM_LEN);
 }
 

@@ -20,6 +20,20 @@
 #include "util.h"
 #include "worker.h"
 
+/*
+ * An event that cannot be built would leave the client waiting for it
+ * (a result, a done) forever: the stream is broken, so the connection is
+ * closed with 1011 and the session ends as on any close.
+ */
+static void
+event_lost(struct wk *k, const char *what)
+{
+	log_warnx("event=lost session=%s: cannot %s an event: out of memory",
+	    k->k_session, what);
+	conn_close(k, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
+	    "server out of memory");
+}
+
 void
 event_push(struct wk *k, void *objv)
 {
@@ -28,18 +42,18 @@ event_push(struct wk *k, void *objv)
 	char		*s;
 	size_t		 len;
 
-	if (obj == NULL) {
-		log_warnx("cannot build an event: out of memory");
-		return;
-	}
 	if (k->k_conn == NULL || !k->k_ws || k->k_close_code) {
 		cJSON_Delete(obj);
+		return;
+	}
+	if (obj == NULL) {
+		event_lost(k, "build");
 		return;
 	}
 	s = cJSON_PrintUnformatted(obj);
 	cJSON_Delete(obj);
 	if (s == NULL) {
-		log_warnx("cannot print an event: out of memory");
+		event_lost(k, "print");
 		return;
 	}
 	/*
@@ -48,8 +62,8 @@ event_push(struct wk *k, void *objv)
 	 */
 	len = strlen(s);
 	if ((m = realloc(s, sizeof(*m) + LWS_PRE + len)) == NULL) {
-		log_warn("realloc");
 		free(s);
+		event_lost(k, "queue");
 		return;
 	}
 	memmove(m->q_buf + LWS_PRE, m, len);
@@ -124,8 +138,10 @@ event_error(struct wk *k, const char *code, const char *batch,
 	log_info("event=error session=%s code=%s batch=%s message=\"%s\"",
 	    k->k_session, code, batch ? log_esc(lb, sizeof(lb), batch, false) :
 	    "-", log_esc(lm, sizeof(lm), msg, true));
-	if ((fixed = utf8_repair(msg, strlen(msg), &len)) == NULL)
+	if ((fixed = utf8_repair(msg, strlen(msg), &len)) == NULL) {
+		event_push(k, NULL);
 		return;
+	}
 	o = event_new("error", NULL);
 	if (o && (!cJSON_AddStringToObject(o, "code", code) ||
 	    !cJSON_AddStringToObject(o, "message", fixed) ||
@@ -181,8 +197,10 @@ event_stderr(const struct task *t)
 	return s;
 }
 
-static bool
-event_outcome(cJSON *o, const struct task *t, int status, int spawn_errno)
+/* Adds ok, error, exit or signal; -1 when out of memory. */
+static int
+event_outcome(cJSON *o, const struct task *t, int status, int spawn_errno,
+    bool *okp)
 {
 	char	err[128], sig[32];
 	bool	exited = WIFEXITED(status), ok;
@@ -204,44 +222,51 @@ event_outcome(cJSON *o, const struct task *t, int status, int spawn_errno)
 	else
 		snprintf(err, sizeof(err), "killed by %s",
 		    signal_name(WTERMSIG(status), sig, sizeof(sig)));
-	cJSON_AddBoolToObject(o, "ok", ok);
-	if (!ok)
-		cJSON_AddStringToObject(o, "error", err);
-	if (spawn_errno == 0 && exited)
-		cJSON_AddNumberToObject(o, "exit", WEXITSTATUS(status));
-	else if (spawn_errno == 0)
-		cJSON_AddStringToObject(o, "signal",
-		    signal_name(WTERMSIG(status), sig, sizeof(sig)));
-	return ok;
+	*okp = ok;
+	if (!cJSON_AddBoolToObject(o, "ok", ok) ||
+	    (!ok && !cJSON_AddStringToObject(o, "error", err)))
+		return -1;
+	if (spawn_errno == 0 && exited &&
+	    !cJSON_AddNumberToObject(o, "exit", WEXITSTATUS(status)))
+		return -1;
+	if (spawn_errno == 0 && !exited && !cJSON_AddStringToObject(o,
+	    "signal", signal_name(WTERMSIG(status), sig, sizeof(sig))))
+		return -1;
+	return 0;
 }
 
-/* Sends t's result; returns whether it succeeded. */
+/* Adds item as key, or frees it: -1 when it could not be added. */
+static int
+event_add(cJSON *o, const char *key, cJSON *item)
+{
+	if (item != NULL && cJSON_AddItemToObject(o, key, item))
+		return 0;
+	cJSON_Delete(item);
+	return -1;
+}
+
 /*
- * Sends t's result; returns whether it succeeded.  The value refers to
- * the task's output buffer (or its repaired copy) until it is printed.
+ * Sends t's result; returns whether the task succeeded.  The value refers
+ * to the task's output buffer (or its repaired copy) until it is printed.
  */
 bool
 event_result(struct wk *k, const struct batch *b, struct task *t,
     int status, int spawn_errno)
 {
-	cJSON	*o = event_new("result", b->b_name), *v;
+	cJSON	*o = event_new("result", b->b_name);
 	char	*text = NULL, empty[1];
-	bool	 ok;
+	bool	 ok = false;
 
-	if (o == NULL || !cJSON_AddStringToObject(o, "id", t->t_id)) {
+	if (o == NULL || !cJSON_AddStringToObject(o, "id", t->t_id) ||
+	    event_outcome(o, t, status, spawn_errno, &ok) < 0 ||
+	    event_add(o, "value", t->t_buf ? value_from_output(t->t_buf,
+	    t->t_len, &text) : value_from_output(empty, 0, &text)) < 0 ||
+	    !cJSON_AddNumberToObject(o, "ms",
+	    (double)((now_usec() - t->t_start) / 1000)) ||
+	    (!ok && event_add(o, "stderr", event_stderr(t)) < 0)) {
 		cJSON_Delete(o);
-		event_push(k, NULL);
-		return false;
+		o = NULL;
 	}
-	ok = event_outcome(o, t, status, spawn_errno);
-	v = t->t_buf ? value_from_output(t->t_buf, t->t_len, &text) :
-	    value_from_output(empty, 0, &text);
-	if (v != NULL)
-		cJSON_AddItemToObject(o, "value", v);
-	cJSON_AddNumberToObject(o, "ms",
-	    (double)((now_usec() - t->t_start) / 1000));
-	if (!ok && (v = event_stderr(t)) != NULL)
-		cJSON_AddItemToObject(o, "stderr", v);
 	event_push(k, o);
 	free(text);
 	return ok;

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +118,7 @@ http_handlers_json(struct wk *k)
 	size_t		  n = 0, i;
 	DIR		 *d;
 	int		  fd;
+	bool		  complete = false;
 
 	if ((fd = openat(k->k_tasks_fd, ".", O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) < 0 || (d = fdopendir(fd)) == NULL) {
@@ -125,24 +127,41 @@ http_handlers_json(struct wk *k)
 			close(fd);
 		return NULL;
 	}
-	while ((de = readdir(d)) != NULL) {
+	/* A partial list would be a wrong answer: any failure is a 500. */
+	for (errno = 0; (de = readdir(d)) != NULL; errno = 0) {
 		char **nn;
 
 		if (!http_handler_usable(dirfd(d), de->d_name))
 			continue;
-		if ((nn = reallocarray(names, n + 1, sizeof(*nn))) == NULL)
+		if ((nn = reallocarray(names, n + 1, sizeof(*nn))) == NULL) {
+			log_warn("reallocarray");
 			break;
+		}
 		names = nn;
-		if ((names[n] = strdup(de->d_name)) == NULL)
+		if ((names[n] = strdup(de->d_name)) == NULL) {
+			log_warn("strdup");
 			break;
+		}
 		n++;
 	}
+	if (de == NULL && errno != 0)
+		log_warn("readdir %s", k->k_cfg->tasks_dir);
+	else if (de == NULL)
+		complete = true;
 	closedir(d);
-	qsort(names, n, sizeof(*names), http_strcmp);
-	if ((arr = cJSON_CreateArray()) != NULL) {
-		for (i = 0; i < n; i++)
-			cJSON_AddItemToArray(arr, cJSON_CreateString(names[i]));
-		json = cJSON_PrintUnformatted(arr);
+	if (complete)
+		qsort(names, n, sizeof(*names), http_strcmp);
+	if (complete && (arr = cJSON_CreateArray()) != NULL) {
+		for (i = 0; i < n; i++) {
+			cJSON	*s = cJSON_CreateString(names[i]);
+
+			if (s == NULL || !cJSON_AddItemToArray(arr, s)) {
+				cJSON_Delete(s);
+				break;
+			}
+		}
+		if (i == n && (json = cJSON_PrintUnformatted(arr)) == NULL)
+			log_warnx("cJSON_PrintUnformatted: out of memory");
 		cJSON_Delete(arr);
 	}
 	for (i = 0; i < n; i++)

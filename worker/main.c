@@ -178,7 +178,6 @@ worker_context(struct wk *k)
 {
 	const struct config		*cfg = k->k_cfg;
 	struct lws_context_creation_info info;
-	static struct lws_http_mount	 mounts[3];
 	int				 lvl = LLL_ERR | LLL_WARN;
 
 	if (log_verbosity() >= LOG_LVL_TRACE)
@@ -197,7 +196,8 @@ worker_context(struct wk *k)
 	info.fd_limit_per_thread = WORKER_FDS(cfg);
 	info.max_http_header_pool = 1;
 	info.retry_and_idle_policy = &k->k_retry;
-	info.mounts = http_mounts(cfg, mounts, 3);
+	info.mounts = http_mounts(cfg, k->k_mounts,
+	    sizeof(k->k_mounts) / sizeof(k->k_mounts[0]));
 	info.vhost_name = "wstaskd";
 	info.keepalive_timeout = 5;
 	if (cfg->tls.cert)
@@ -277,8 +277,15 @@ worker_main(const struct config *cfg, int ctl)
 	worker_detach(cfg, ctl);
 	worker_init(&k, cfg);
 	while (!k.k_quit)
-		if (lws_service(k.k_ctx, 0) < 0)
-			break;
+		if (lws_service(k.k_ctx, 0) < 0) {
+			/*
+			 * Our children may live: exit 0 would say nothing is
+			 * left.  Any other status makes the supervisor sweep.
+			 */
+			log_warnx("event=loop-failed session=%s: lws_service",
+			    k.k_session);
+			exit(1);
+		}
 	worker_free_batches(&k);
 	lws_context_destroy(k.k_ctx);	/* closes the adopted fds */
 	worker_free(&k);

@@ -67,14 +67,22 @@ task_stdin(struct wk *k, const struct task *t)
 
 static void	task_detach(struct lws **wsip);
 
+/* The read end fd in the loop; NULL with errno set (fd closed) if not. */
 static struct lws *
 task_adopt(struct wk *k, struct task *t, int fd)
 {
 	lws_sock_file_fd_type	 u;
 	struct lws		*wsi;
+	int			 saved;
 
-	if (fd_set_nonblock(fd) < 0)
+	/* A blocking pipe would hang the whole worker in its reads. */
+	if (fd_set_nonblock(fd) < 0) {
+		saved = errno;
 		log_warn("fcntl O_NONBLOCK");
+		close(fd);
+		errno = saved;
+		return NULL;
+	}
 	u.filefd = (lws_filefd_type)(intptr_t)fd;
 	wsi = lws_adopt_descriptor_vhost(k->k_vh, LWS_ADOPT_RAW_FILE_DESC, u,
 	    "wstask.v1", NULL);
@@ -83,27 +91,83 @@ task_adopt(struct wk *k, struct task *t, int fd)
 		log_warnx("cannot adopt a pipe of %s: no room in the loop",
 		    t->t_name);
 		close(fd);
+		errno = EMFILE;
 		return NULL;
 	}
 	lws_set_opaque_user_data(wsi, t);
 	return wsi;
 }
 
+/*
+ * Both read ends into the loop, readers first: a handler must never run
+ * with nobody reading it.  -1 with errno set (both read ends closed).
+ */
+static int
+task_readers(struct wk *k, struct task *t, int out, int err)
+{
+	int	saved;
+
+	if ((t->t_out = task_adopt(k, t, out)) == NULL) {
+		saved = errno;
+		close(err);
+		errno = saved;
+		return -1;
+	}
+	if ((t->t_err = task_adopt(k, t, err)) == NULL) {
+		saved = errno;
+		task_detach(&t->t_out);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+/* 0, or the error number of the posix_spawn_file_actions call. */
 static int
 task_file_actions(struct wk *k, posix_spawn_file_actions_t *fa, int in,
     int out, int err)
 {
-	if (posix_spawn_file_actions_init(fa) != 0)
-		return -1;
-	if (posix_spawn_file_actions_adddup2(fa, in, 0) != 0 ||
-	    posix_spawn_file_actions_adddup2(fa, out, 1) != 0 ||
-	    posix_spawn_file_actions_adddup2(fa, err, 2) != 0 ||
-	    posix_spawn_file_actions_addchdir_np(fa, k->k_cfg->tasks_dir) != 0 ||
-	    posix_spawn_file_actions_addclosefrom_np(fa, 3) != 0) {
+	int	rc;
+
+	if ((rc = posix_spawn_file_actions_init(fa)) != 0)
+		return rc;
+	if ((rc = posix_spawn_file_actions_adddup2(fa, in, 0)) != 0 ||
+	    (rc = posix_spawn_file_actions_adddup2(fa, out, 1)) != 0 ||
+	    (rc = posix_spawn_file_actions_adddup2(fa, err, 2)) != 0 ||
+	    (rc = posix_spawn_file_actions_addchdir_np(fa,
+	    k->k_cfg->tasks_dir)) != 0 ||
+	    (rc = posix_spawn_file_actions_addclosefrom_np(fa, 3)) != 0)
 		posix_spawn_file_actions_destroy(fa);
-		return -1;
-	}
-	return 0;
+	return rc;
+}
+
+struct task_env {
+	char	ses[16 + SESSION_ID_MAX], batch[16 + BATCH_NAME_MAX],
+		id[16 + TASK_ID_MAX], task[16 + TASK_NAME_MAX];
+};
+
+/* SPEC 3's clean environment into envp (ENV_MAX + npass_env slots). */
+static void
+task_env(const struct wk *k, const struct task *t, struct task_env *e,
+    char **envp)
+{
+	const struct config	*cfg = k->k_cfg;
+	size_t			 ne = 0, i;
+
+	snprintf(e->ses, sizeof(e->ses), "WSTASK_SESSION=%s", k->k_session);
+	snprintf(e->batch, sizeof(e->batch), "WSTASK_BATCH=%s",
+	    t->t_batch->b_name);
+	snprintf(e->id, sizeof(e->id), "WSTASK_TASK_ID=%s", t->t_id);
+	snprintf(e->task, sizeof(e->task), "WSTASK_TASK=%s", t->t_name);
+	if (!cfg->pass_path)
+		envp[ne++] = "PATH=/usr/local/bin:/usr/bin:/bin";
+	envp[ne++] = e->ses;
+	envp[ne++] = e->batch;
+	envp[ne++] = e->id;
+	envp[ne++] = e->task;
+	for (i = 0; i < cfg->npass_env; i++)
+		envp[ne++] = cfg->pass_env[i];
+	envp[ne] = NULL;
 }
 
 /* Spawns t; -1 with errno set when it could not be started. */
@@ -111,31 +175,15 @@ int
 task_spawn(struct wk *k, struct task *t)
 {
 	const struct config		*cfg = k->k_cfg;
-	const struct batch		*b = t->t_batch;
 	posix_spawn_file_actions_t	 fa;
+	struct task_env			 e;
 	char				 lid[LOG_ESC_SIZE(TASK_ID_MAX)];
-	char				 path[4096], e_ses[16 + SESSION_ID_MAX],
-					 e_batch[16 + BATCH_NAME_MAX],
-					 e_id[16 + TASK_ID_MAX],
-					 e_task[16 + TASK_NAME_MAX];
+	char				 path[4096];
 	char				*argv[2], *envp[ENV_MAX + cfg->npass_env];
-	size_t				 ne = 0, i;
-	int				 in, out[2], err[2], rc, saved;
+	int				 in, out[2], err[2], rc;
 
 	snprintf(path, sizeof(path), "%s/%s", cfg->tasks_dir, t->t_name);
-	snprintf(e_ses, sizeof(e_ses), "WSTASK_SESSION=%s", k->k_session);
-	snprintf(e_batch, sizeof(e_batch), "WSTASK_BATCH=%s", b->b_name);
-	snprintf(e_id, sizeof(e_id), "WSTASK_TASK_ID=%s", t->t_id);
-	snprintf(e_task, sizeof(e_task), "WSTASK_TASK=%s", t->t_name);
-	if (!cfg->pass_path)
-		envp[ne++] = "PATH=/usr/local/bin:/usr/bin:/bin";
-	envp[ne++] = e_ses;
-	envp[ne++] = e_batch;
-	envp[ne++] = e_id;
-	envp[ne++] = e_task;
-	for (i = 0; i < cfg->npass_env; i++)
-		envp[ne++] = cfg->pass_env[i];
-	envp[ne] = NULL;
+	task_env(k, t, &e, envp);
 	argv[0] = t->t_name;
 	argv[1] = NULL;
 
@@ -143,23 +191,16 @@ task_spawn(struct wk *k, struct task *t)
 		return -1;
 	if (pipe2(out, O_CLOEXEC) < 0 || (pipe2(err, O_CLOEXEC) < 0 &&
 	    (close(out[0]), close(out[1]), 1))) {
-		saved = errno;
+		rc = errno;
 		log_warn("pipe2");
 		if (in != k->k_nullfd)
 			close(in);
-		errno = saved;
+		errno = rc;
 		return -1;
 	}
-	/* Readers first: a handler must never run with nobody reading it. */
-	if ((t->t_out = task_adopt(k, t, out[0])) == NULL)
-		close(err[0]);
-	else
-		t->t_err = task_adopt(k, t, err[0]);
-	if (t->t_err == NULL)
-		rc = EMFILE;
-	else if (task_file_actions(k, &fa, in, out[1], err[1]) < 0)
-		rc = ENOMEM;
-	else {
+	if (task_readers(k, t, out[0], err[0]) < 0)
+		rc = errno;
+	else if ((rc = task_file_actions(k, &fa, in, out[1], err[1])) == 0) {
 		rc = posix_spawn(&t->t_pid, path, &fa, &k->k_spawnattr, argv,
 		    envp);
 		posix_spawn_file_actions_destroy(&fa);
@@ -176,7 +217,7 @@ task_spawn(struct wk *k, struct task *t)
 	}
 	if (log_verbosity() >= LOG_LVL_DEBUG)
 		log_debug("event=spawn session=%s batch=%s id=%s handler=%s "
-		    "pid=%ld", k->k_session, b->b_lname, log_esc(lid,
+		    "pid=%ld", k->k_session, t->t_batch->b_lname, log_esc(lid,
 		    sizeof(lid), t->t_id, false), t->t_name, (long)t->t_pid);
 	return 0;
 }

@@ -142,6 +142,7 @@ struct wk {
 	lws_sorted_usec_list_t	 k_sul_close;	/* cap on the close wait */
 	lws_sorted_usec_list_t	 k_sul_handshake; /* --handshake-timeout */
 	lws_sorted_usec_list_t	 k_sul_alive;	/* proof of life while claiming */
+	struct lws_http_mount	 k_mounts[3];	/* the vhosts refer to them */
 };
 
 /* main.c */

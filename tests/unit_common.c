@@ -1,0 +1,192 @@
+/*
+ * unit_common.c - unit tests of common/ where a daemon cannot reach: the
+ * control-record receiver against a hostile sender (extra descriptors),
+ * the state table, the /proc scan, and log_esc().  Prints TAP.
+ */
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "msg.h"
+#include "proc.h"
+
+static int	n_test, n_failed;
+
+static void
+ok(int cond, const char *desc)
+{
+	n_test++;
+	if (!cond)
+		n_failed++;
+	printf("%sok %d - %s\n", cond ? "" : "not ", n_test, desc);
+}
+
+static int
+open_fds(void)
+{
+	DIR	*d = opendir("/proc/self/fd");
+	int	 n = 0;
+
+	if (d == NULL)
+		return -1;
+	while (readdir(d) != NULL)
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* Sends the bytes of a real record with nfds descriptors riding on it. */
+static int
+send_with_fds(int sock, const void *rec, size_t len, int nfds)
+{
+	struct msghdr	 mh;
+	struct iovec	 iov = { (void *)rec, len };
+	char		 cbuf[CMSG_SPACE(8 * sizeof(int))];
+	struct cmsghdr	*cm;
+	int		 fds[8], i;
+
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	for (i = 0; i < nfds; i++)
+		fds[i] = STDIN_FILENO;
+	if (nfds > 0) {
+		mh.msg_control = cbuf;
+		mh.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
+		memcpy(CMSG_DATA(cm), fds, (size_t)nfds * sizeof(int));
+	}
+	return sendmsg(sock, &mh, 0) < 0 ? -1 : 0;
+}
+
+/* A claim record's bytes, as msg_send() writes them. */
+static size_t
+claim_bytes(uint8_t *buf, size_t len)
+{
+	char	err[128];
+	int	sp[2];
+	ssize_t	n;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sp) < 0)
+		return 0;
+	msg_send(sp[0], MSG_CLAIM, 0, "abc", 3, -1, err, sizeof(err));
+	n = recv(sp[1], buf, len, 0);
+	close(sp[0]);
+	close(sp[1]);
+	return n > 0 ? (size_t)n : 0;
+}
+
+static void
+test_fds(void)
+{
+	uint8_t		rec[MSG_HDR_LEN + MSG_DATA_MAX];
+	size_t		len = claim_bytes(rec, sizeof(rec));
+	struct msg	m;
+	char		err[128], desc[256];
+	int		sp[2], nfds, before, rc, got;
+
+	ok(len > 0, "a claim record can be made");
+	for (nfds = 0; nfds <= 4; nfds++) {
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sp) < 0)
+			return;
+		before = open_fds();
+		send_with_fds(sp[1], rec, len, nfds);
+		got = -1;
+		rc = msg_recv(sp[0], &m, &got, err, sizeof(err));
+		if (got >= 0)
+			close(got);
+		snprintf(desc, sizeof(desc), "a record with %d descriptor(s): "
+		    "%s, none left open (rc %d: %s)", nfds,
+		    nfds <= 1 ? "accepted" : "refused", rc, rc < 0 ? err : "");
+		ok((nfds <= 1 ? rc == 1 : rc == -1) && open_fds() == before,
+		    desc);
+		before = open_fds();
+		send_with_fds(sp[1], rec, len, nfds);
+		rc = msg_recv(sp[0], &m, NULL, err, sizeof(err));
+		snprintf(desc, sizeof(desc), "... and with no place for one "
+		    "(the supervisor's call): none left open");
+		ok(open_fds() == before, desc);
+		close(sp[0]);
+		close(sp[1]);
+	}
+}
+
+static void
+test_table(void)
+{
+	ok(msg_allowed(MSG_CLAIM, WS_CONNECTED, false),
+	    "a claim from a connected worker is allowed");
+	ok(msg_allowed(MSG_CLAIM, WS_GOING, false),
+	    "a claim crossing the supervisor's go is allowed (then ignored)");
+	ok(!msg_allowed(MSG_CLAIM, WS_GRANTED, false),
+	    "a second claim from a granted worker is not");
+	ok(!msg_allowed(MSG_CLAIM, WS_CONNECTED, true),
+	    "a claim never goes to a worker");
+	ok(!msg_allowed(MSG_GRANT, WS_CONNECTED, true),
+	    "a grant without a claim is not allowed");
+}
+
+static void
+count_one(const struct proc_stat *ps, void *arg)
+{
+	(void)ps;
+	(*(int *)arg)++;
+}
+
+static void
+test_proc(void)
+{
+	pid_t	pid;
+	int	seen = 0, n;
+
+	if ((pid = fork()) == 0) {
+		pause();
+		_exit(0);
+	}
+	n = proc_children(getpid(), count_one, &seen);
+	ok(n == 1 && seen == 1, "the /proc scan finds the one child");
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	n = proc_children(getpid(), NULL, NULL);
+	ok(n == 0, "... and none once it is reaped");
+}
+
+static void
+test_esc(void)
+{
+	char	buf[LOG_ESC_SIZE(32)], small[8];
+
+	ok(strcmp(log_esc(buf, sizeof(buf), "b x=1 \"%\\", false),
+	    "b%20x%3D1%20%22%25%5C") == 0,
+	    "log_esc: space = \" % \\ encoded in a bare value");
+	ok(strcmp(log_esc(buf, sizeof(buf), "a b=\"c\"\n", true),
+	    "a b=%22c%22%0A") == 0,
+	    "log_esc: only \" % \\ and control bytes in a quoted one");
+	ok(strcmp(log_esc(buf, sizeof(buf), "caf\xc3\xa9", false),
+	    "caf\xc3\xa9") == 0, "log_esc: UTF-8 is kept");
+	ok(strcmp(log_esc(small, sizeof(small), "abcde f", false),
+	    "abcde") == 0, "log_esc: cut to fit, never half an escape");
+}
+
+int
+main(void)
+{
+	log_init("unit", LOG_LVL_QUIET, false);
+	test_fds();
+	test_table();
+	test_proc();
+	test_esc();
+	printf("1..%d\n", n_test);
+	return n_failed ? 1 : 0;
+}
