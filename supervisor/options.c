@@ -58,6 +58,10 @@ static opt_fn opt_listen, opt_dir, opt_path, opt_uint, opt_size, opt_origin,
 
 #define CFG(m)	offsetof(struct config, m)
 
+/* The defaults in the help are the ones in force: one source, config.h. */
+#define STR_(x)	#x
+#define STR(x)	STR_(x)
+
 static const struct opt opt_table[] = {
 	{ "listen", 'l', "ADDR", 0, 0, 0, opt_listen,
 	  "listen on HOST:PORT, [V6ADDR]:PORT or unix:PATH; repeatable "
@@ -71,27 +75,30 @@ static const struct opt opt_table[] = {
 	  "WebSocket endpoint path (default " DEF_PATH ")" },
 	{ "limit", 0, "N", 1, 1000, CFG(limit), opt_uint,
 	  "at most N tasks of a batch at once; caps a batch's limit "
-	  "(default 10)" },
+	  "(default " STR(DEF_LIMIT) ")" },
 	{ "max-sessions", 0, "N", 1, 1000000, CFG(max_sessions), opt_uint,
 	  "at most N connections at once, spare workers not counted "
-	  "(default 256)" },
+	  "(default " STR(DEF_MAX_SESSIONS) ")" },
 	{ "max-batch", 0, "N", 1, 1000000, CFG(max_batch), opt_uint,
-	  "at most N tasks in one batch (default 1000)" },
+	  "at most N tasks in one batch (default " STR(DEF_MAX_BATCH) ")" },
 	{ "max-message", 0, "BYTES", 64, 1073741824, CFG(max_message), opt_size,
 	  "largest client message; over it the connection is closed "
-	  "with 1009 (default 1048576)" },
+	  "with 1009 (default " STR(DEF_MAX_MESSAGE) ")" },
 	{ "max-output", 0, "BYTES", 1, 1073741824, CFG(max_output), opt_size,
 	  "most stdout read from a task; over it the task is killed "
-	  "(default 1048576)" },
+	  "(default " STR(DEF_MAX_OUTPUT) ")" },
 	{ "task-timeout", 0, "SECS", 0, 31536000, CFG(task_timeout_s), opt_uint,
-	  "bound every task's run time, 0 for none (default 0)" },
+	  "bound every task's run time, 0 for none "
+	  "(default " STR(DEF_TASK_TIMEOUT) ")" },
 	{ "kill-grace", 0, "MS", 0, 600000, CFG(kill_grace_ms), opt_uint,
-	  "SIGKILL a cancelled task this long after SIGTERM (default 2000)" },
+	  "SIGKILL a cancelled task this long after SIGTERM "
+	  "(default " STR(DEF_KILL_GRACE_MS) ")" },
 	{ "ping-interval", 0, "SECS", 1, 65534, CFG(ping_interval), opt_uint,
-	  "ping a client after SECS without proof of life (default 10)" },
+	  "ping a client after SECS without proof of life "
+	  "(default " STR(DEF_PING_INTERVAL) ")" },
 	{ "ping-timeout", 0, "SECS", 2, 65535, CFG(ping_timeout), opt_uint,
 	  "drop a client after SECS without proof of life; must exceed "
-	  "--ping-interval (default 25)" },
+	  "--ping-interval (default " STR(DEF_PING_TIMEOUT) ")" },
 	{ "origin", 0, "ORIGIN", 0, 0, 0, opt_origin,
 	  "also accept WebSocket upgrades from scheme://host[:port], or '*' "
 	  "for any; repeatable" },
@@ -101,10 +108,11 @@ static const struct opt opt_table[] = {
 	{ "pass-env", 0, "NAME", 0, 0, 0, opt_pass_env,
 	  "pass environment variable NAME to handlers; repeatable" },
 	{ "spare", 0, "N", 0, 1000, CFG(spare), opt_uint,
-	  "keep N workers forked and waiting for a connection (default 2)" },
+	  "keep N workers forked and waiting for a connection "
+	  "(default " STR(DEF_SPARE) ")" },
 	{ "handshake-timeout", 0, "SECS", 1, 3600, CFG(handshake_timeout),
 	  opt_uint, "close a connection not upgraded to a WebSocket within "
-	  "SECS (default 10)" },
+	  "SECS (default " STR(DEF_HANDSHAKE_TIMEOUT) ")" },
 	{ "ssl-cert", 0, "FILE", 0, 0, CFG(ssl_cert), opt_string,
 	  "serve TLS on the TCP listeners with this PEM certificate (and its "
 	  "chain)" },
@@ -129,7 +137,7 @@ static const struct opt opt_table[] = {
 	  "log to syslog (LOG_DAEMON) instead of stderr" },
 	{ "shutdown-timeout", 0, "SECS", 1, 3600, CFG(shutdown_timeout),
 	  opt_uint, "on SIGTERM, SIGKILL workers still alive after SECS "
-	  "(default 10)" },
+	  "(default " STR(DEF_SHUTDOWN_TIMEOUT) ")" },
 	{ "check-config", 'n', NULL, 0, 0, CFG(check_only), opt_flag,
 	  "check the flags and the files they name (dirs, TLS, users), then "
 	  "exit 0" },

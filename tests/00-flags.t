@@ -31,6 +31,12 @@ bad=(
 	"--no-such-flag|--no-such-flag"
 	"-Z|-Z"
 	"--limit|--limit"
+	"--user no-such-user-wt00|--user"
+	"--user nobody --group no-such-group-wt00|--group"
+	"--group nogroup|--group"
+	"--credential nocolon|--credential"
+	"--ssl-cert /nonexistent/cert.pem|--ssl-cert"
+	"--ssl-key /nonexistent/key.pem|--ssl-key"
 )
 plan $((${#bad[@]} * 2 + 6))
 
@@ -38,7 +44,9 @@ for case in "${bad[@]}"; do
 	args=${case%|*}
 	flag=${case#*|}
 	# shellcheck disable=SC2086
-	out=$("$WSTASKD" -t "$T_HANDLERS" -w '' --allow-root $args 2>&1 >/dev/null)
+	# timeout: a value wrongly taken would leave a daemon running.
+	out=$(timeout 5 "$WSTASKD" -l 127.0.0.1:0 -t "$T_HANDLERS" -w '' \
+	    --allow-root $args 2>&1 >/dev/null)
 	status=$?
 	check "$args: exit 64" test "$status" = 64
 	lines=$(printf '%s\n' "$out" | wc -l)

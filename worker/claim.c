@@ -321,6 +321,10 @@ claim_dispatch(struct wk *k, struct msg *m, int fd)
 		worker_go(k, GO_SHUTDOWN);
 		break;
 	case MSG_GO:
+		/* The stop overtook our claim: say so as its denial would. */
+		if (m->arg == REASON_SHUTDOWN && k->k_state == WS_CLAIMING)
+			event_error(k, "unavailable", NULL,
+			    "the server is shutting down");
 		worker_go(k, m->arg == REASON_SUPERSEDED ? GO_SUPERSEDED :
 		    GO_SHUTDOWN);
 		break;
