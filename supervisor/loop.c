@@ -53,8 +53,10 @@ loop_init(struct supervisor *sv)
 	if ((sv->sv_epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		fatal("epoll_create1");
 	/*
-	 * An ignored signal is discarded even while blocked, and shells that
-	 * start `wstaskd &` leave SIGINT ignored: restore the defaults first.
+	 * Shells that start `wstaskd &` leave SIGINT ignored.  Linux keeps a
+	 * blocked signal pending even when ignored, but POSIX lets a system
+	 * discard it, and one arriving before the block would be lost:
+	 * restore the defaults first.
 	 */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;

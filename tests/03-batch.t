@@ -1,8 +1,8 @@
 #!/bin/bash
 # Batches (SPEC 2.2, 2.3, 3): accepted/started/result/done with their exact
-# fields, results in completion order, done's counts, batch names (auto
-# "1", "2", ... skipping used ones; a reused one is bad_batch), task ids
-# (index, integer, string), the bare-array form, an empty batch; the value
+# fields, results in completion order and each at once (not held back
+# for the batch), done's counts, batch names (auto "1", "2", ... skipping
+# used ones; a reused one is bad_batch), task ids (index, integer, string), the bare-array form, an empty batch; the value
 # rules (text, white space, JSON, "007", invalid UTF-8 and NUL, failures
 # with exit/signal/stderr), checked with both our client and python's; the
 # handler contract (stdin, exact environment, --pass-env PATH, fds, signal
@@ -10,7 +10,7 @@
 # smaller wins, SIGKILL after the grace), --max-output, and a background
 # child holding stdout that must not hold the result back.
 . "$(dirname "$0")/lib.sh"
-plan 66
+plan 69
 
 HDIR=$(cd "$T_HANDLERS" && pwd -P)
 MS='"ms":[0-9]+'
@@ -65,6 +65,34 @@ order=$(grep -E '^\{"type":"result","batch":"1",' "$WT_DIR/o.out" |
     sed 's/.*"id":"\([0-9]*\)".*/\1/' | paste -sd' ')
 check "results come in completion order (1 2 0), not submission order" \
     test "$order" = "1 2 0"
+
+# Each result as soon as its task has finished (2.4.5), not held back for
+# the batch: task 1 (0.1 s) must arrive while task 0 (1.5 s) still runs.
+client ot -T "?session=order-t"
+expect ot '"type":"ready"'
+send ot '{"type":"run","batch":"hb","limit":2,"tasks":[{"task":"sleep","args":1.5},{"task":"sleep","args":0.1}]}'
+wait_for 5 records_ge start order-t hb 2
+hb0=$(awk '$1 == "start" && $3 == "order-t" && $4 == "hb" && $5 == "0" { print $2 }' "$WT_DIR/records")
+if expect ot '"type":"result","batch":"hb","id":"1","ok":true' 5 &&
+    test -n "$hb0" && alive "$hb0"; then
+	ok "task 1's result is seen while task 0's handler still runs"
+else
+	fail "task 1's result is seen while task 0's handler still runs" \
+	    "task 0 pid '$hb0'" "$(cat "$WT_DIR/ot.out")"
+fi
+expect ot '"type":"done","batch":"hb"' 10
+t_r1=$(stamp ot '"type":"result","batch":"hb","id":"1"')
+t_r0=$(stamp ot '"type":"result","batch":"hb","id":"0"')
+t_end0=$(awk '$1 == "end" && $3 == "order-t" && $4 == "hb" && $5 == "0" { print $6 }' "$WT_DIR/records")
+if [ -n "$t_r1" ] && [ -n "$t_r0" ] && [ -n "$t_end0" ] &&
+    [ "$t_r1" -lt "$t_end0" ] && [ $((t_r0 - t_r1)) -ge 700000 ]; then
+	ok "... before task 0 ended, and $(((t_r0 - t_r1) / 1000)) ms (>= 700) before task 0's result"
+else
+	fail "... before task 0 ended, and >= 700 ms before task 0's result" \
+	    "result 1 $t_r1, task 0 end $t_end0, result 0 $t_r0"
+fi
+close_client ot
+
 check "a result has exactly type,batch,id,ok,exit,value,ms" \
     grep -qE '^\{"type":"result","batch":"1","id":"1","ok":true,"exit":0,"value":\{"slept":0.1\},"ms":[0-9]+\}$' "$WT_DIR/o.out"
 d=$(line_no o '^\{"type":"done","batch":"1","ok":3,"failed":0,"ms":[0-9]+\}$')
@@ -220,6 +248,9 @@ check "... it ran at least 300 ms and was stopped well before 5 s" \
     test "${ms:-0}" -ge 300 -a "${ms:-0}" -lt 4500
 has_line h "$R:\"stub\",\"ok\":false,\"error\":\"timed out after 300 ms\",\"signal\":\"SIGKILL\"," \
     'a task ignoring SIGTERM gets SIGKILL after --kill-grace'
+ms=$(result_line h to stub | sed -n 's/.*"ms":\([0-9]*\).*/\1/p')
+check "... not before timeout_ms 300 + --kill-grace 200 (ms ${ms:-none} >= 500, < 4500)" \
+    test "${ms:-0}" -ge 500 -a "${ms:-0}" -lt 4500
 pids=$(awk '$1 == "start" && $3 == "contract" && $4 == "to" { print $2 }' \
     "$WT_DIR/records" | paste -sd' ')
 check "the timed-out handlers are gone" \

@@ -5,7 +5,7 @@
 # process is gone before the new `ready` ("superseded":true), and the
 # newest of several quick claims alone is granted.
 . "$(dirname "$0")/lib.sh"
-plan 22
+plan 25
 
 start_wstaskd --kill-grace 3000
 
@@ -38,13 +38,42 @@ send b '{"type":"run","batch":"new","tasks":["echo"]}'
 check "the new session runs batches" expect b '"type":"done","batch":"new","ok":1'
 close_client a
 
-# A message sent right after connecting waits for the grant.
+# A message sent right after connecting waits for the grant.  The holder
+# b drains slowly (its handler takes 1 s to exit after SIGTERM), so the
+# run is in before the grant and has to wait for the old session's end.
+send b '{"type":"run","batch":"slow","tasks":[{"task":"termslow","args":1}]}'
+wait_for 5 records_ge start S1 slow 1
+slow_pids=$(batch_pids S1 slow)
+b_worker=$(worker_of S1)
 client c -T "?session=S1"
 send c '{"type":"run","batch":"early","tasks":["echo"]}'
+# shellcheck disable=SC2086
+if expect c '"type":"ready","session":"S1","superseded":true' 10 &&
+    test -n "$slow_pids" && test -n "$b_worker" &&
+    all_dead $slow_pids "$b_worker"; then
+	ok "the new ready comes once the slow old holder's processes are dead"
+else
+	fail "the new ready comes once the slow old holder's processes are dead" \
+	    "old pids '$slow_pids' worker '$b_worker'" "$(cat "$WT_DIR/c.out")"
+fi
 check "a run sent before the grant comes after ready" \
     expect c '"type":"done","batch":"early"'
 check "... ready is the first event" \
     test "$(line_no c '"type":"ready"')" = 2
+c_open=$(stamp c ' open ')
+c_ready=$(stamp c '"type":"ready"')
+c_acc=$(stamp c '"type":"accepted","batch":"early"')
+slow_end=$(max_record_ns end S1 slow)
+if [ -n "$c_open" ] && [ -n "$c_ready" ] && [ -n "$c_acc" ] &&
+    [ "$(n_records end S1 slow)" = 1 ] &&
+    [ $((c_ready - c_open)) -ge 700000 ] &&
+    [ "$c_acc" -gt "$c_ready" ] && [ "$c_acc" -gt "$slow_end" ]; then
+	ok "... the run waited: accepted after ready and after the old handler's end ($(((c_ready - c_open) / 1000)) ms wait)"
+else
+	fail "... the run waited: accepted after ready and after the old handler's end" \
+	    "open $c_open ready $c_ready accepted $c_acc old end $slow_end" \
+	    "$(cat "$WT_DIR/c.out")"
+fi
 check "... and the previous holder was closed with 4001" expect b 'close 4001'
 
 # Supersede by hello; the old one ignores SIGTERM: SIGKILL after the grace.
@@ -73,9 +102,14 @@ send e '{"type":"run","batch":"hold","tasks":[{"task":"termslow","args":2}]}'
 wait_for 5 records_ge start S2 hold 1
 client f "?session=S2"
 wait_for 5 claims_ge S2 2	# e, f: f claims before g connects
+hold_pids=$(batch_pids S2 hold)
+e_worker=$(worker_of S2)
 client g "?session=S2"
 check "the newest of three claims is granted" \
     expect g '"type":"ready","session":"S2","superseded":true'
+# shellcheck disable=SC2086
+check "... only once the first holder's handler and worker are dead" \
+    eval "test -n '$hold_pids' && test -n '$e_worker' && all_dead $hold_pids $e_worker"
 check "the middle claimant is closed with 4001" expect f 'close 4001'
 check "the middle claimant never got ready" no_line f '"type":"ready"'
 check "the first holder is closed with 4001" expect e 'close 4001'

@@ -4,7 +4,7 @@
 # exits.  A client that stops reading holds back the batch (backpressure)
 # instead of growing the worker's memory.
 . "$(dirname "$0")/lib.sh"
-plan 14
+plan 18
 
 start_wstaskd --kill-grace 500
 
@@ -14,8 +14,20 @@ leave_case() {	# NAME HOW: start 6 sleepers, make the client go, time the reap
 	expect "$name" '"type":"ready"'
 	send "$name" '{"type":"run","batch":"L","tasks":[{"task":"sleep","args":30},{"task":"sleep","args":30},{"task":"sleep","args":30},{"task":"family","args":30},{"task":"stubborn"},{"task":"sleep","args":30}]}'
 	wait_for 5 records_ge start "leave-$name" L 6
-	pids="$(batch_pids "leave-$name" L) $(record_pids child "leave-$name") $(record_pids escapee "leave-$name")"
+	T_NSTART=$(batch_pids "leave-$name" L | wc -l)
+	T_CHILD=$(record_pids child "leave-$name")
+	T_ESCAPEE=$(record_pids escapee "leave-$name")
+	pids="$(batch_pids "leave-$name" L) $T_CHILD $T_ESCAPEE"
 	worker=$(worker_of "leave-$name")
+	# Nothing recorded would make the checks below pass vacuously.
+	# shellcheck disable=SC2086
+	if [ "$T_NSTART" = 6 ] && [ -n "$T_CHILD" ] && [ -n "$T_ESCAPEE" ] &&
+	    [ -n "$worker" ] && all_alive $pids $worker; then
+		ok "$how: 6 handlers, a grandchild, an escapee and the worker recorded and alive"
+	else
+		fail "$how: 6 handlers, a grandchild, an escapee and the worker recorded and alive" \
+		    "starts $T_NSTART child '$T_CHILD' escapee '$T_ESCAPEE' worker '$worker'"
+	fi
 	t0=$(t_now_ms)
 	case $how in
 	close) close_client "$name" ;;
@@ -36,7 +48,10 @@ leave_case() {	# NAME HOW: start 6 sleepers, make the client go, time the reap
 
 leave_case a close
 check "a close is answered within the kill grace (500 ms + slack)" test "$T_LEAVE_MS" -lt 2500
+check "... and the server echoed the client's close 1000" expect a '^close 1000( |$)'
+child_a=$T_CHILD
 leave_case b kill
+escapee_b=$T_ESCAPEE
 check "a vanished client is noticed at once (TCP FIN)" test "$T_LEAVE_MS" -lt 2500
 leave_case c stop
 check "a half-open client is dropped after --ping-timeout (2 s)" \
@@ -44,10 +59,12 @@ check "a half-open client is dropped after --ping-timeout (2 s)" \
 check "... and not much later (ping timeout + grace + slack)" test "$T_LEAVE_MS" -lt 5000
 kill -CONT "$(client_pid c)"
 check "the half-open client finds its connection gone" expect c '^close '
+# shellcheck disable=SC2086
 check "a grandchild in the task's group was reaped" \
-    eval "! alive $(record_pids child leave-a | head -n 1)"
+    eval "test -n '$child_a' && all_dead $child_a"
+# shellcheck disable=SC2086
 check "a setsid'd escapee was reaped too" \
-    eval "! alive $(record_pids escapee leave-b | head -n 1)"
+    eval "test -n '$escapee_b' && all_dead $escapee_b"
 grep -q 'event=exit pid=.* status=[1-9]\|signal=' "$WT_DIR/daemon.log"
 check "every worker exited with status 0 (nothing of its own left)" test $? = 1
 

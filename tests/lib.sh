@@ -241,6 +241,15 @@ all_dead() {
 	return 0
 }
 
+# all_alive PID...: true for an empty list too; check the list first.
+all_alive() {
+	local p
+	for p in "$@"; do
+		alive "$p" || return 1
+	done
+	return 0
+}
+
 # assert_dead SECS PID...: all gone within SECS.
 assert_dead() {
 	local secs=$1
