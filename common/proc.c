@@ -93,18 +93,19 @@ proc_children(pid_t parent, proc_fn *fn, void *arg)
 	for (errno = 0; (de = readdir(d)) != NULL; errno = 0) {
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
-		if ((rc = proc_read_stat(dirfd(d), de->d_name, &ps)) != 0) {
-			if (rc < 0)
-				complete = false;
-			continue;
+		if ((rc = proc_read_stat(dirfd(d), de->d_name, &ps)) < 0) {
+			complete = false;	/* logged once: stop here */
+			break;
 		}
+		if (rc > 0)
+			continue;
 		if (ps.ppid != parent)
 			continue;
 		count++;
 		if (fn)
 			fn(&ps, arg);
 	}
-	if (errno != 0) {
+	if (complete && errno != 0) {
 		log_warn("readdir /proc");
 		complete = false;
 	}

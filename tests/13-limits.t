@@ -23,12 +23,6 @@ close_client a
 # Each probe holds a worker (and a slot) until that worker has exited.
 healthz_ok() { [ "$(curl -s "$T_HTTP/healthz")" = ok ]; }
 check "a freed slot serves again" wait_for 5 healthz_ok
-spares_ge() {
-	local p n=0
-	for p in $(children "$T_DPID"); do
-		grep -q 'worker (spare)' "/proc/$p/cmdline" 2>/dev/null && n=$((n + 1))
-	done
-	[ "$n" -ge "$1" ]
-}
+spares_ge() { [ "$(spares "$T_DPID" | wc -l)" -ge "$1" ]; }
 # A spare is replaced a few milliseconds after it took a connection.
 check "spares are kept (3) besides the connections" wait_for 2 spares_ge 3

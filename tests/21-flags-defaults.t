@@ -94,14 +94,6 @@ listen_of() {
 	done < /proc/net/tcp
 	return 1
 }
-# spares PID: the children of PID titled as spare workers.
-spares() {
-	local p
-	for p in $(children "$1"); do
-		grep -q 'worker (spare)' "/proc/$p/cmdline" 2>/dev/null && echo "$p"
-	done
-	return 0
-}
 spares_eq() { [ "$(spares "$1" | wc -l)" = "$2" ]; }
 # map_addr PID LIB: the start address of LIB's first mapping in PID.
 map_addr() { grep -m 1 "/$2" "/proc/$1/maps" 2>/dev/null | cut -d- -f1; }

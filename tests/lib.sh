@@ -276,6 +276,15 @@ children() {
 	done
 }
 
+# spares PID: the children of PID titled as spare workers.
+spares() {
+	local p
+	for p in $(children "$1"); do
+		grep -q 'worker (spare)' "/proc/$p/cmdline" 2>/dev/null && echo "$p"
+	done
+	return 0
+}
+
 t_cleanup() {
 	local name pid fd
 	for name in $T_CLIENTS; do

@@ -3,6 +3,7 @@
  * control-record receiver against a hostile sender (extra descriptors),
  * the state table, the /proc scan, and log_esc().  Prints TAP.
  */
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -144,6 +145,29 @@ count_one(const struct proc_stat *ps, void *arg)
 	(*(int *)arg)++;
 }
 
+/*
+ * proc_children() with one descriptor free: opendir takes it, so every
+ * /proc/PID/stat open fails with EMFILE (the supervisor at its limit).
+ */
+static int
+proc_children_at_fd_limit(pid_t child)
+{
+	struct rlimit	old, lim;
+	int		n, low;
+
+	(void)child;
+	if (getrlimit(RLIMIT_NOFILE, &old) < 0 || (low = dup(0)) < 0)
+		return -2;
+	close(low);
+	lim = old;
+	lim.rlim_cur = (rlim_t)low + 1;	/* the lowest free one, no more */
+	if (setrlimit(RLIMIT_NOFILE, &lim) < 0)
+		return -2;
+	n = proc_children(getpid(), NULL, NULL);
+	setrlimit(RLIMIT_NOFILE, &old);
+	return n;
+}
+
 static void
 test_proc(void)
 {
@@ -156,6 +180,9 @@ test_proc(void)
 	}
 	n = proc_children(getpid(), count_one, &seen);
 	ok(n == 1 && seen == 1, "the /proc scan finds the one child");
+	n = proc_children_at_fd_limit(pid);
+	ok(n == -1, "... and, out of descriptors, says it cannot tell "
+	    "instead of \"none\"");
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	n = proc_children(getpid(), NULL, NULL);
