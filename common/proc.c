@@ -37,8 +37,10 @@ proc_stat_parse(const char *buf, struct proc_stat *ps)
 }
 
 /*
- * 0: read; 1: the process is gone meanwhile, not ours to report; -1: the
- * entry could not be read (logged), so a scan cannot claim to be complete.
+ * 0: read; 1: not ours to report (gone meanwhile, or another user's that
+ * /proc hides: hidepid, an LSM; our children are ours to read); -1: the
+ * entry could not be read for want of a resource (logged), so a scan
+ * cannot claim to be complete.
  */
 static int
 proc_read_stat(int dirfd, const char *name, struct proc_stat *ps)
@@ -49,7 +51,8 @@ proc_read_stat(int dirfd, const char *name, struct proc_stat *ps)
 
 	snprintf(path, sizeof(path), "%s/stat", name);
 	if ((fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC)) < 0) {
-		if (errno == ENOENT || errno == ESRCH)
+		if (errno == ENOENT || errno == ESRCH || errno == EACCES ||
+		    errno == EPERM)
 			return 1;
 		log_warn("openat /proc/%s", path);
 		return -1;
@@ -57,7 +60,8 @@ proc_read_stat(int dirfd, const char *name, struct proc_stat *ps)
 	n = read(fd, buf, sizeof(buf) - 1);
 	saved = errno;
 	close(fd);
-	if (n == 0 || (n < 0 && (saved == ESRCH || saved == ENOENT)))
+	if (n == 0 || (n < 0 && (saved == ESRCH || saved == ENOENT ||
+	    saved == EACCES || saved == EPERM)))
 		return 1;
 	if (n < 0) {
 		errno = saved;

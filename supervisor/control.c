@@ -85,11 +85,11 @@ control_message(struct supervisor *sv, struct worker *w, struct msg *m)
 		break;
 	case MSG_STATUS:
 		/* One answer a question: a worker must not flood the log. */
-		if (!w->w_queried) {
+		if (w->w_queries == 0) {
 			control_violation(sv, w, "status not asked for");
 			return;
 		}
-		w->w_queried = false;
+		w->w_queries--;
 		log_info("event=worker pid=%ld state=%s session=%s peer=%s "
 		    "age_s=%lld %s", (long)w->w_pid, wstate_name(w->w_state),
 		    w->w_id, w->w_peer,

@@ -189,6 +189,7 @@ loop_deadlines(struct supervisor *sv)
 	spawn_kill_expired(sv, now);
 	if (sv->sv_stop_deadline && now >= sv->sv_stop_deadline) {
 		sv->sv_stop_deadline = 0;
+		sv->sv_stop_expired = true;
 		spawn_kill_all(sv, "--shutdown-timeout");
 	}
 	if (sv->sv_sweep_retry && now >= sv->sv_sweep_retry) {
@@ -202,6 +203,20 @@ loop_deadlines(struct supervisor *sv)
 	spawn_top_up(sv);
 }
 
+/*
+ * A sweep that cannot read /proc (out of descriptors) may never finish;
+ * past --shutdown-timeout everything that could be killed has been, so
+ * the stop does not wait for it any longer.
+ */
+static bool
+loop_give_up_sweep(struct supervisor *sv)
+{
+	if (!sv->sv_stop_expired)
+		return false;
+	log_warnx("event=sweep-abandoned: /proc could not be read to the end");
+	return true;
+}
+
 /* Runs until a stop has been asked for and every worker's session is over. */
 int
 loop_run(struct supervisor *sv)
@@ -210,7 +225,8 @@ loop_run(struct supervisor *sv)
 	int			n, i;
 
 	for (;;) {
-		if (sv->sv_stopping && sv->sv_nworkers == 0 && !sv->sv_sweep)
+		if (sv->sv_stopping && sv->sv_nworkers == 0 &&
+		    (!sv->sv_sweep || loop_give_up_sweep(sv)))
 			return 0;
 		n = epoll_wait(sv->sv_epfd, evs, LOOP_EVENTS,
 		    loop_timeout_ms(sv));

@@ -167,7 +167,7 @@ session_dump(struct supervisor *sv)
 		    (long long)((now - s->s_created) / 1000000));
 	}
 	RB_FOREACH(w, worker_tree, &sv->sv_workers)
-		if (!w->w_broken && !w->w_queried &&
+		if (!w->w_broken &&
 		    control_send(sv, w, MSG_QUERY, 0, NULL, 0, -1) == 0)
-			w->w_queried = true;
+			w->w_queries++;
 }

@@ -33,7 +33,8 @@
 #define FORK_BACKOFF_MIN	100000		/* usec */
 #define FORK_BACKOFF_MAX	5000000
 #define TOPUP_DELAY		5000		/* usec after a hand-off */
-#define SWEEP_RETRY		100000		/* usec after a failed scan */
+#define SWEEP_RETRY		100000		/* usec after a failed scan, */
+#define SWEEP_RETRY_MAX		2000000		/* ... doubling up to this */
 
 static int
 worker_cmp(struct worker *a, struct worker *b)
@@ -373,10 +374,15 @@ spawn_sweep(struct supervisor *sv)
 
 	/* A scan that could not read everything proves nothing: look again. */
 	if (proc_children(sv->sv_pid, spawn_sweep_one, &sc) < 0) {
-		sv->sv_sweep_retry = now_usec() + SWEEP_RETRY;
+		sv->sv_sweep_delay = sv->sv_sweep_delay == 0 ? SWEEP_RETRY :
+		    sv->sv_sweep_delay * 2;
+		if (sv->sv_sweep_delay > SWEEP_RETRY_MAX)
+			sv->sv_sweep_delay = SWEEP_RETRY_MAX;
+		sv->sv_sweep_retry = now_usec() + sv->sv_sweep_delay;
 		return;
 	}
 	sv->sv_sweep_retry = 0;
+	sv->sv_sweep_delay = 0;
 	if (sc.found)
 		return;
 	sv->sv_sweep = false;

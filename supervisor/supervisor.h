@@ -59,7 +59,7 @@ struct worker {
 	bool			 w_superseding;	/* its claim told others to go */
 	bool			 w_in_tree;	/* in sv_workers (not reaped) */
 	bool			 w_is_spare;	/* in sv_spares */
-	bool			 w_queried;	/* a MSG_QUERY awaits its STATUS */
+	unsigned		 w_queries;	/* MSG_QUERYs not yet answered */
 	bool			 w_broken;	/* broke the protocol: killed */
 	RB_ENTRY(worker)	 w_node;	/* by pid */
 	TAILQ_ENTRY(worker)	 w_list;	/* spares, or a session's drain */
@@ -101,6 +101,8 @@ struct supervisor {
 	bool			 sv_stopping;
 	bool			 sv_sweep;	/* a crash sweep is under way */
 	int64_t			 sv_sweep_retry;	/* usec: a scan failed */
+	int64_t			 sv_sweep_delay;	/* usec, doubling */
+	bool			 sv_stop_expired; /* --shutdown-timeout passed */
 	bool			 sv_accept_paused;
 	int64_t			 sv_accept_resume;	/* usec */
 	int64_t			 sv_fork_retry;		/* usec, back-off */
