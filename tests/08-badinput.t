@@ -211,68 +211,14 @@ body=$(curl -s --max-time 10 "$T_HTTP/healthz")
 check '... and /healthz answers ok' test "$body" = ok
 
 # ---------------------------------------------------------------- UTF-8
-# A raw WebSocket client: the client libraries will not send invalid UTF-8.
-cat > "$WT_DIR/raw.py" <<'EOF'
-import base64, os, socket, struct, sys
-port, session, payload = int(sys.argv[1]), sys.argv[2], os.fsencode(sys.argv[3])
-s = socket.create_connection(("127.0.0.1", port), timeout=10)
-key = base64.b64encode(os.urandom(16)).decode()
-s.sendall(("GET /stream?session=%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
-           "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-           "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n"
-           % (session, port, key)).encode())
-buf = b""
-def recvn(n):
-    global buf
-    while len(buf) < n:
-        d = s.recv(65536)
-        if not d:
-            raise EOFError
-        buf += d
-    r, buf = buf[:n], buf[n:]
-    return r
-try:
-    head = b""
-    while b"\r\n\r\n" not in head:
-        d = s.recv(65536)
-        if not d:
-            raise EOFError
-        head += d
-    head, _, buf = head.partition(b"\r\n\r\n")
-    print("status", head.split(b" ")[1].decode(), flush=True)
-    sent = False
-    while True:
-        h = recvn(2)
-        op, n = h[0] & 15, h[1] & 127
-        if n == 126:
-            n = struct.unpack(">H", recvn(2))[0]
-        elif n == 127:
-            n = struct.unpack(">Q", recvn(8))[0]
-        data = recvn(n)
-        if op == 8:
-            print("close", struct.unpack(">H", data[:2])[0] if n >= 2 else 1005)
-            break
-        if op == 1:
-            print(data.decode("utf-8", "replace"), flush=True)
-            if b'"type":"done"' in data:
-                break
-        if not sent:
-            mask = os.urandom(4)
-            ln = len(payload)
-            hdr = bytes([0x81, 0x80 | ln]) if ln < 126 else \
-                bytes([0x81, 0xfe]) + struct.pack(">H", ln)
-            s.sendall(hdr + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
-            sent = True
-except (EOFError, OSError) as e:
-    print("eof", type(e).__name__)
-EOF
+# tests/rawframes.py: the client libraries will not send invalid UTF-8.
 # The valid control first: proves the raw client frames correctly.
-python3 "$WT_DIR/raw.py" "$T_PORT" rawok \
+/usr/bin/python3 "$T_ROOT/tests/rawframes.py" -u '"type":"done"' "$T_PORT" /stream?session=rawok \
     $'{"type":"run","batch":"u","tasks":[{"task":"echo","args":"\xc3\xa9"}]}' \
     > "$WT_DIR/rawok.out" 2>&1
 check 'raw client, valid UTF-8: the batch runs' \
     grep -qF "$(printf '"value":"\303\251"')" "$WT_DIR/rawok.out"
-python3 "$WT_DIR/raw.py" "$T_PORT" rawbad \
+/usr/bin/python3 "$T_ROOT/tests/rawframes.py" "$T_PORT" /stream?session=rawbad \
     $'{"type":"run","batch":"u","tasks":["sleep",{"task":"echo","args":"\xff\xfe"}]}' \
     > "$WT_DIR/rawbad.out" 2>&1
 check 'invalid UTF-8 in a text frame: close 1007' \

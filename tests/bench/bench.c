@@ -176,16 +176,22 @@ static volatile sig_atomic_t stop_signal;
 /* ------------------------------------------------------------------ */
 /* small things                                                        */
 
+static void __attribute__((format(printf, 1, 0)))
+vsay(const char *fmt, va_list ap)
+{
+	fprintf(stderr, "bench: ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 static void __attribute__((format(printf, 1, 2)))
 say(const char *fmt, ...)
 {
 	va_list	ap;
 
-	fprintf(stderr, "bench: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsay(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 static void __attribute__((format(printf, 1, 2), noreturn))
@@ -193,11 +199,9 @@ die(const char *fmt, ...)
 {
 	va_list	ap;
 
-	fprintf(stderr, "bench: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsay(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	if (B.d.pid > 0)
 		kill(B.d.pid, SIGKILL);
 	if (B.d0.pid > 0)
