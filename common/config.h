@@ -47,6 +47,12 @@ struct listen_spec {
 	bool		 tls;		/* TCP listeners when --ssl-cert */
 };
 
+/*
+ * A worker's descriptors: one connection, the control socket, signalfd,
+ * two pipes a task, and room for as many closing.
+ */
+#define WORKER_FDS(cfg)	((rlim_t)16 + 4 * (rlim_t)(cfg)->limit)
+
 struct config {
 	struct listen_spec *listens;
 	size_t		 nlistens;
@@ -73,7 +79,7 @@ struct config {
 	int		 verbosity;
 	bool		 daemonize;
 	bool		 check_only;	/* -n: check the flags and files, exit */
-	rlim_t		 nofile_soft;	/* RLIMIT_NOFILE we were started with */
+	struct rlimit	 worker_nofile;	/* a worker's RLIMIT_NOFILE; cur 0: keep */
 	bool		 use_syslog;
 	char		*pidfile;
 	char		*user;		/* --user, NULL: stay who we are */

@@ -36,18 +36,24 @@ main_stdio(void)
 
 /*
  * Each connection costs a few fds here; take what the hard limit allows.
- * Workers put the limit we were given back for their handlers.
+ * Workers put back the limit we were given, for their handlers (some
+ * programs close or select() up to it), or what a worker needs if more;
+ * decided once, here, not in every worker.
  */
 static void
 main_rlimit(struct config *cfg)
 {
 	struct rlimit	rl;
+	rlim_t		need = WORKER_FDS(cfg) + 16;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
 		log_warn("getrlimit RLIMIT_NOFILE");
 		return;
 	}
-	cfg->nofile_soft = rl.rlim_cur;
+	cfg->worker_nofile.rlim_cur = rl.rlim_cur > need ? rl.rlim_cur : need;
+	if (cfg->worker_nofile.rlim_cur > rl.rlim_max)
+		cfg->worker_nofile.rlim_cur = rl.rlim_max;
+	cfg->worker_nofile.rlim_max = rl.rlim_max;
 	if (rl.rlim_cur == rl.rlim_max)
 		return;
 	rl.rlim_cur = rl.rlim_max;

@@ -30,8 +30,6 @@
 #include "worker.h"
 
 #define RX_BUFFER	8192
-/* One connection, the control socket, signalfd, two pipes a task, spare. */
-#define WORKER_FDS(cfg)	((rlim_t)16 + 4 * (rlim_t)(cfg)->limit)
 
 static int worker_callback(struct lws *, enum lws_callback_reasons, void *,
     void *, size_t);
@@ -42,27 +40,12 @@ static const struct lws_protocols worker_protocols[] = {
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
-/*
- * The supervisor raised its fd limit for its connections; handlers get the
- * one wstaskd was started with (some programs close or select() up to it),
- * or what this worker needs if that is more.
- */
+/* The supervisor raised its fd limit; handlers get the one it chose. */
 static void
 worker_rlimit(const struct config *cfg)
 {
-	struct rlimit	rl;
-	rlim_t		need = WORKER_FDS(cfg) + 16;
-
-	if (cfg->nofile_soft == 0)
-		return;
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
-		log_warn("getrlimit RLIMIT_NOFILE");
-		return;
-	}
-	rl.rlim_cur = cfg->nofile_soft > need ? cfg->nofile_soft : need;
-	if (rl.rlim_cur > rl.rlim_max)
-		rl.rlim_cur = rl.rlim_max;
-	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+	if (cfg->worker_nofile.rlim_cur != 0 &&
+	    setrlimit(RLIMIT_NOFILE, &cfg->worker_nofile) < 0)
 		log_warn("setrlimit RLIMIT_NOFILE");
 }
 
