@@ -1,6 +1,8 @@
 /*
- * conn.c - the worker's WebSocket connection: receiving messages, the
- * queue of events to send, and closing with a code.
+ * conn.c - the worker's connection: adopting the fd the supervisor
+ * handed over (with the handshake timer, the trusted-proxy check and the
+ * process title), receiving messages, the queue of events to send, and
+ * closing with a code.
  *
  * Messages are assembled from libwebsockets' fragments up to
  * --max-message (over it: close 1009 before parsing anything).  Events
@@ -10,13 +12,92 @@
  * read either, so a client that does not read cannot make the worker's
  * memory grow, whatever it sends.
  */
+#include <sys/socket.h>
+
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "worker.h"
 
 #define WRITE_BURST	32	/* events written per writeable callback */
+
+void
+conn_title(struct wk *k)
+{
+	const char	*c = k->k_client[0] ? " client=" : "";
+
+	if (k->k_have_id)
+		setproctitle("worker session=%s peer=%s%s%s", k->k_session,
+		    k->k_peer, c, k->k_client);
+	else
+		setproctitle("worker peer=%s%s%s", k->k_peer, c, k->k_client);
+}
+
+/* Is the connection's peer one of --trusted-proxy? */
+static bool
+conn_peer_trusted(struct wk *k, int fd)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		len = sizeof(ss);
+	size_t			i;
+
+	if (k->k_cfg->ntrusted == 0)
+		return false;
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0) {
+		log_warn("getpeername");
+		return false;
+	}
+	if (len < sizeof(sa_family_t))	/* an unnamed unix peer */
+		ss.ss_family = AF_UNIX;
+	for (i = 0; i < k->k_cfg->ntrusted; i++)
+		if (cidr_match_sockaddr(&k->k_cfg->trusted[i],
+		    (struct sockaddr *)&ss))
+			return true;
+	return false;
+}
+
+static void
+conn_handshake_timeout(lws_sorted_usec_list_t *sul)
+{
+	struct wk *k = lws_container_of(sul, struct wk, k_sul_handshake);
+
+	if (k->k_conn == NULL || k->k_ws)
+		return;
+	log_info("event=handshake-timeout peer=%s secs=%u", k->k_peer,
+	    k->k_cfg->handshake_timeout);
+	lws_set_timeout(k->k_conn, PENDING_TIMEOUT_HTTP_CONTENT,
+	    LWS_TO_KILL_ASYNC);
+}
+
+/* The connection the supervisor handed over (MSG_FD) joins our loop. */
+void
+conn_adopt(struct wk *k, int fd, bool tls, const char *peer)
+{
+	struct lws_vhost	*vh = tls ? k->k_vh_tls : k->k_vh;
+
+	strlcpy(k->k_peer, peer, sizeof(k->k_peer));
+	k->k_state = WS_CONNECTED;
+	k->k_peer_trusted = conn_peer_trusted(k, fd);
+	conn_title(k);
+	if (vh == NULL) {
+		log_warnx("a TLS connection but no TLS vhost");
+		close(fd);
+		worker_go(k, GO_CLOSED);
+		return;
+	}
+	/* lws closes the fd itself when adoption fails. */
+	if ((k->k_conn = lws_adopt_socket_vhost(vh, fd)) == NULL) {
+		log_warnx("lws_adopt_socket_vhost failed peer=%s", peer);
+		worker_go(k, GO_CLOSED);
+		return;
+	}
+	/* Not upgraded in time: a slow or idle socket must not hold a worker. */
+	lws_sul_schedule(k->k_ctx, 0, &k->k_sul_handshake,
+	    conn_handshake_timeout,
+	    (lws_usec_t)k->k_cfg->handshake_timeout * LWS_US_PER_SEC);
+}
 
 int
 conn_established(struct wk *k, struct lws *wsi)
@@ -102,21 +183,9 @@ conn_receive(struct wk *k, struct lws *wsi, const void *in, size_t len)
 		event_error(k, "bad_message", NULL,
 		    "binary messages are not accepted: send JSON text");
 	else
-		conn_message(k, k->k_rx, k->k_rxlen);
+		request_message(k, k->k_rx, k->k_rxlen);
 	conn_rx_reset(k);
 	return 0;
-}
-
-void
-conn_message(struct wk *k, const char *text, size_t len)
-{
-	/* Closing (a bad session id, say): nothing it sends counts now. */
-	if (k->k_going != GO_NONE || k->k_close_code)
-		return;
-	if (!k->k_have_id)
-		claim_first_message(k, text, len);
-	else
-		request_handle(k, text, len);
 }
 
 static void

@@ -35,9 +35,8 @@ event_lost(struct wk *k, const char *what)
 }
 
 void
-event_push(struct wk *k, void *objv)
+event_push(struct wk *k, cJSON *obj)
 {
-	cJSON		*obj = objv;
 	struct outmsg	*m;
 	char		*s;
 	size_t		 len;

@@ -90,18 +90,6 @@ http_writeable(struct wk *k, struct lws *wsi)
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
-static bool
-http_handler_usable(int dirfd, const char *name)
-{
-	struct stat	st;
-
-	if (!handler_name_ok(name, strlen(name)))
-		return false;
-	if (fstatat(dirfd, name, &st, 0) < 0 || !S_ISREG(st.st_mode))
-		return false;
-	return faccessat(dirfd, name, X_OK, AT_EACCESS) == 0;
-}
-
 static int
 http_strcmp(const void *a, const void *b)
 {
@@ -131,7 +119,7 @@ http_handlers_json(struct wk *k)
 	for (errno = 0; (de = readdir(d)) != NULL; errno = 0) {
 		char **nn;
 
-		if (!http_handler_usable(dirfd(d), de->d_name))
+		if (handler_check(dirfd(d), de->d_name) != HANDLER_OK)
 			continue;
 		if ((nn = reallocarray(names, n + 1, sizeof(*nn))) == NULL) {
 			log_warn("reallocarray");
@@ -389,7 +377,7 @@ http_client(struct wk *k, struct lws *wsi)
 	strlcpy(k->k_client, last, sizeof(k->k_client));
 	log_info("event=client peer=%s client=%s", k->k_peer,
 	    log_esc(lc, sizeof(lc), k->k_client, false));
-	claim_title(k);
+	conn_title(k);
 }
 
 /* 0 lets the upgrade go on; 1 after a refusal has been written. */

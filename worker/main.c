@@ -23,6 +23,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cJSON.h>
+
 #include "log.h"
 #include "role.h"
 #include "tls.h"
@@ -242,10 +244,10 @@ worker_free_batches(struct wk *k)
 static void
 worker_free(struct wk *k)
 {
-	batch_names_free(k);
+	nameset_clear(&k->k_names);
 	outq_free(k);
 	free(k->k_rx);
-	free(k->k_held);
+	cJSON_Delete(k->k_held);
 	free(k->k_http);
 	posix_spawnattr_destroy(&k->k_spawnattr);
 	close(k->k_nullfd);
@@ -366,7 +368,7 @@ worker_raw_rx(struct wk *k, struct lws *wsi)
 	struct task	*t;
 
 	if (wsi == k->k_ctl_wsi)
-		return claim_control(k);
+		return ctl_read(k);
 	if (wsi == k->k_sig_wsi) {
 		reap_signals(k);
 		return 0;

@@ -85,7 +85,7 @@ reap_signals(struct wk *k)
 		log_warn("read signalfd");
 	if (term) {
 		/* The supervisor queues the reason before it signals. */
-		claim_control(k);
+		ctl_read(k);
 		worker_go(k, GO_SHUTDOWN);
 	}
 	if (chld)

@@ -221,7 +221,7 @@ json_depth(const char *s, size_t len)
  * The one JSON value that is the whole of text (NUL at text[len]), or NULL
  * with *why saying so.  Deep nesting is refused before cJSON recurses.
  */
-void *
+cJSON *
 json_parse(const char *text, size_t len, const char **why)
 {
 	cJSON		*v;
@@ -272,7 +272,7 @@ utf8_clean(const char *buf, size_t len)
  * stdout; it is changed.  The value refers to buf or to *text, which the
  * caller frees after the value: a large output is not copied again.
  */
-void *
+cJSON *
 value_from_output(char *buf, size_t len, char **text)
 {
 	cJSON	*v;

@@ -32,6 +32,7 @@
 #define OUTQ_LOW	(64 * 1024)	/* ... and resume below this */
 #define CLOSE_WAIT_USEC	1000000		/* longest wait for a close ack */
 
+struct cJSON;			/* cJSON.h: only its users include it */
 struct wk;
 struct batch;
 
@@ -86,6 +87,9 @@ struct name {
 	char			 n_text[];
 };
 RB_HEAD(name_tree, name);
+#define NAMESET_MAX	128		/* longest name a set holds */
+_Static_assert(NAMESET_MAX >= BATCH_NAME_MAX && NAMESET_MAX >= TASK_ID_MAX,
+    "batch names and task ids fit a name set");
 RB_PROTOTYPE(name_tree, name, n_node, name_cmp)
 
 enum going { GO_NONE = 0, GO_CLOSED, GO_SUPERSEDED, GO_SHUTDOWN };
@@ -115,8 +119,7 @@ struct wk {
 	/* receiving */
 	char			*k_rx;
 	size_t			 k_rxlen, k_rxcap;
-	char			*k_held;	/* message waiting for the grant */
-	size_t			 k_heldlen;
+	struct cJSON		*k_held;	/* messages waiting for the grant */
 
 	/* sending */
 	struct outmsg		*k_qhead, **k_qtail;
@@ -149,7 +152,13 @@ struct wk {
 void		 worker_go(struct wk *k, enum going why);
 void		 worker_progress(struct wk *k);
 
-/* conn.c: the connection's WebSocket side */
+/* ctl.c: the control socket, the only door to the supervisor */
+int		 ctl_read(struct wk *k);
+void		 ctl_claim(struct wk *k, const char *key, size_t len);
+
+/* conn.c: the connection: adoption, messages in, events out, close */
+void		 conn_adopt(struct wk *k, int fd, bool tls, const char *peer);
+void		 conn_title(struct wk *k);
 int		 conn_established(struct wk *k, struct lws *wsi);
 int		 conn_receive(struct wk *k, struct lws *wsi, const void *in,
 		    size_t len);
@@ -157,7 +166,6 @@ int		 conn_writeable(struct wk *k, struct lws *wsi);
 void		 conn_gone(struct wk *k);
 void		 conn_close(struct wk *k, int code, const char *reason);
 void		 conn_rx_update(struct wk *k);
-void		 conn_message(struct wk *k, const char *text, size_t len);
 
 /* http.c */
 int		 http_confirm_upgrade(struct wk *k, struct lws *wsi);
@@ -168,19 +176,43 @@ int		 http_writeable(struct wk *k, struct lws *wsi);
 const struct lws_http_mount *http_mounts(const struct config *cfg,
 		    struct lws_http_mount *m, size_t n);
 
-/* claim.c: session id, claim, grant, control socket */
-void		 claim_title(struct wk *k);
-void		 claim_from_query(struct wk *k, struct lws *wsi);
-void		 claim_first_message(struct wk *k, const char *text,
-		    size_t len);
-int		 claim_control(struct wk *k);
+/* request.c: client messages, one table */
+void		 request_message(struct wk *k, const char *text, size_t len);
+void		 request_release(struct wk *k);
 
-/* request.c: client messages once the session is known */
-void		 request_handle(struct wk *k, const char *text, size_t len);
+/* claim.c: the session id, claim and grant */
+void		 claim_from_query(struct wk *k, struct lws *wsi);
+void		 claim_bare(struct wk *k, const char *text, size_t len);
+void		 claim_hello(struct wk *k, const struct cJSON *msg);
+void		 claim_random(struct wk *k);
+void		 claim_granted(struct wk *k, bool superseded);
+
+/* handler.c: what a handler is */
+bool		 handler_name_ok(const char *name, size_t len);
+enum handler_state {
+	HANDLER_OK = 0,
+	HANDLER_UNKNOWN,	/* bad name, or no such file */
+	HANDLER_NOT_FILE,	/* a directory, a fifo, ... */
+	HANDLER_NOT_EXEC,	/* a file we may not execute */
+};
+enum handler_state handler_check(int dirfd, const char *name);
+
+/* validate.c: a run checked before anything of it starts */
+struct verr {
+	const char	*code;		/* error event code */
+	char		 msg[256];
+};
+int		 validate_run(struct wk *k, const struct cJSON *run,
+		    struct batch *b, const char **name, struct verr *e);
+
+/* nameset.c: sets of batch names and task ids */
+bool		 nameset_add(struct name_tree *tree, const char *text,
+		    bool *oom);
+bool		 nameset_has(struct name_tree *tree, const char *text);
+void		 nameset_clear(struct name_tree *tree);
 
 /* batch.c */
-bool		 handler_name_ok(const char *name, size_t len);
-struct batch	*batch_parse(struct wk *k, const void *msg, const void *tasks);
+struct batch	*batch_new(struct wk *k, const struct cJSON *run);
 void		 batch_submit(struct wk *k, struct batch *b);
 void		 batch_cancel_request(struct wk *k);
 void		 batch_cancel(struct wk *k, struct batch *b, const char *why);
@@ -188,7 +220,6 @@ void		 batch_fill(struct wk *k, struct batch *b);
 void		 batch_task_done(struct wk *k, struct task *t, int status);
 bool		 batch_settle(struct wk *k);
 void		 batch_free(struct batch *b);
-void		 batch_names_free(struct wk *k);
 void		 batch_resume(struct wk *k);
 void		 batch_choke(struct wk *k);
 
@@ -208,7 +239,7 @@ void		 reap_signals(struct wk *k);
 bool		 reap_children_left(struct wk *k);
 
 /* event.c */
-void		 event_push(struct wk *k, void *obj);
+void		 event_push(struct wk *k, struct cJSON *obj);
 void		 event_ready(struct wk *k, bool superseded);
 void		 event_error(struct wk *k, const char *code, const char *batch,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -222,8 +253,8 @@ void		 event_cancelled(struct wk *k, const struct batch *b);
 void		 outq_free(struct wk *k);
 
 /* value.c */
-void		*value_from_output(char *buf, size_t len, char **text);
-void		*json_parse(const char *text, size_t len, const char **why);
+struct cJSON	*value_from_output(char *buf, size_t len, char **text);
+struct cJSON	*json_parse(const char *text, size_t len, const char **why);
 char		*utf8_repair(const char *buf, size_t len, size_t *outlen);
 
 #endif

@@ -47,17 +47,13 @@ fuzz_init(void)
 static void
 fuzz_request(const char *text, size_t len)
 {
-	const cJSON	*tasks;
 	struct batch	*b;
 	const char	*why;
 	cJSON		*msg;
 
 	if ((msg = json_parse(text, len, &why)) == NULL)
 		return;
-	tasks = cJSON_IsArray(msg) ? msg :
-	    cJSON_GetObjectItemCaseSensitive(msg, "tasks");
-	if ((b = batch_parse(&fz_wk, cJSON_IsObject(msg) ? msg : NULL,
-	    tasks)) != NULL)
+	if ((b = batch_new(&fz_wk, msg)) != NULL)
 		batch_free(b);
 	cJSON_Delete(msg);
 }
@@ -76,7 +72,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_request(text, size);
 	cJSON_Delete(value_from_output(text, size, &value_text));
 	free(value_text);
-	batch_names_free(&fz_wk);
+	nameset_clear(&fz_wk.k_names);
 	fz_wk.k_autoname = 0;
 	free(text);
 	return 0;

@@ -1,0 +1,154 @@
+/*
+ * ctl.c - the worker's one door to the control socket (common/msg.h).
+ *
+ * Only this file reads, sends and dispatches control messages, as
+ * OpenSSH's monitor_wrap.c is sshd's one way to its monitor.  Messages
+ * from the supervisor (an fd to serve, grant, deny, go, query) are
+ * accepted only in the states msg_allowed() lists; anything else means
+ * the supervisor and this worker disagree about the world, and the worker
+ * leaves.  EOF means the supervisor is gone: the worker cancels everything
+ * and leaves too.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "worker.h"
+
+typedef void	(*ctl_fn)(struct wk *, const struct msg *, int);
+
+static void
+ctl_send(struct wk *k, enum msg_type type, const char *data, size_t len)
+{
+	char	err[128];
+
+	if (msg_send(CTL_FD, type, 0, data, len, -1, err, sizeof(err)) < 0) {
+		log_warnx("%s", err);
+		/* A claim that cannot be sent would wait for ever. */
+		if (type == MSG_CLAIM)
+			worker_go(k, GO_SHUTDOWN);
+	}
+}
+
+/* Asks for the session; the answer is MSG_GRANT, MSG_DENY or MSG_GO. */
+void
+ctl_claim(struct wk *k, const char *key, size_t len)
+{
+	ctl_send(k, MSG_CLAIM, key, len);
+}
+
+static void
+ctl_fd(struct wk *k, const struct msg *m, int fd)
+{
+	if (fd < 0) {
+		log_warnx("fd message without a descriptor");
+		worker_go(k, GO_SHUTDOWN);
+		return;
+	}
+	conn_adopt(k, fd, m->arg != 0, m->data);
+}
+
+static void
+ctl_grant(struct wk *k, const struct msg *m, int fd)
+{
+	(void)fd;
+	claim_granted(k, m->arg != 0);
+}
+
+static void
+ctl_deny(struct wk *k, const struct msg *m, int fd)
+{
+	(void)m;
+	(void)fd;
+	event_error(k, "unavailable", NULL, "the server is shutting down");
+	worker_go(k, GO_SHUTDOWN);
+}
+
+static void
+ctl_go(struct wk *k, const struct msg *m, int fd)
+{
+	(void)fd;
+	/* The stop overtook our claim: say so as its denial would. */
+	if (m->arg == REASON_SHUTDOWN && k->k_state == WS_CLAIMING)
+		event_error(k, "unavailable", NULL,
+		    "the server is shutting down");
+	worker_go(k, m->arg == REASON_SUPERSEDED ? GO_SUPERSEDED : GO_SHUTDOWN);
+}
+
+/* The answer to MSG_QUERY (the supervisor's SIGUSR1 table dump). */
+static void
+ctl_query(struct wk *k, const struct msg *m, int fd)
+{
+	const struct batch	*b = k->k_cur;
+	char			 text[MSG_DATA_MAX];
+	int			 n;
+
+	(void)m;
+	(void)fd;
+	n = snprintf(text, sizeof(text), "batch=%.64s running=%zu queued=%zu "
+	    "done=%zu cancelling=%s waiting=%.64s", b ? b->b_lname : "-",
+	    b ? b->b_running : 0, b ? b->b_ntasks - b->b_next : 0,
+	    b ? b->b_finished : 0, b && b->b_cancelling ? "yes" : "no",
+	    k->k_next ? k->k_next->b_lname : "-");
+	if (n < 0 || (size_t)n >= sizeof(text))
+		n = (int)strlen(text);
+	ctl_send(k, MSG_STATUS, text, (size_t)n);
+}
+
+/* What a worker does with each message the supervisor may send it. */
+static const ctl_fn ctl_handlers[MSG_TYPE_MAX] = {
+	[MSG_FD] = ctl_fd,
+	[MSG_GRANT] = ctl_grant,
+	[MSG_DENY] = ctl_deny,
+	[MSG_GO] = ctl_go,
+	[MSG_QUERY] = ctl_query,
+};
+
+static void
+ctl_dispatch(struct wk *k, const struct msg *m, int fd)
+{
+	if (!msg_allowed(m->type, k->k_state, true) ||
+	    ctl_handlers[m->type] == NULL) {
+		log_warnx("event=protocol-violation state=%s message=%s",
+		    wstate_name(k->k_state), msg_type_name(m->type));
+		if (fd >= 0)
+			close(fd);
+		worker_go(k, GO_SHUTDOWN);
+		return;
+	}
+	ctl_handlers[m->type](k, m, fd);
+}
+
+/*
+ * Reads every queued control message.  Returns -1 at EOF: the supervisor
+ * is gone, so the worker cancels everything and leaves (and the control
+ * socket's wsi is closed, or EOF would be reported forever).
+ */
+int
+ctl_read(struct wk *k)
+{
+	struct msg	m;
+	char		err[128];
+	int		rc, fd;
+
+	for (;;) {
+		fd = -1;
+		rc = msg_recv(CTL_FD, &m, &fd, err, sizeof(err));
+		if (rc == 0 || (rc < 0 && errno == ECONNRESET)) {
+			log_debug("event=supervisor-gone session=%s",
+			    k->k_session);
+			worker_go(k, GO_SHUTDOWN);
+			return -1;
+		}
+		if (rc < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return 0;
+			log_warnx("control socket: %s", err);
+			worker_go(k, GO_SHUTDOWN);
+			return 0;
+		}
+		ctl_dispatch(k, &m, fd);
+	}
+}
