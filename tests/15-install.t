@@ -68,6 +68,7 @@ listing() {
 	echo "755 prefix/sbin/wstaskd"
 	echo "644 prefix/share/man/man7/wstaskd.7"
 	echo "644 prefix/share/man/man8/wstaskd.8"
+	echo "644 prefix/share/wstaskd/examples/sum.c"
 	echo "644 systemd/wstaskd.service"
 	for f in "$T_ROOT"/www/*; do
 		echo "644 prefix/share/wstaskd/www/${f##*/}"
