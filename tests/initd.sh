@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # initd.sh - sourced after lib.sh by the tests that start the daemon with
 # the init script (15-install.t, 23-init-restart.t).
 #
