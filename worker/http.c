@@ -53,26 +53,37 @@ http_mounts(const struct config *cfg, struct lws_http_mount *m, size_t n)
 	return used ? m : NULL;
 }
 
-/* Headers now; the body (owned by k->k_http) in http_writeable(). */
+/*
+ * Headers now; the body (owned by k->k_http) in http_writeable().  A HEAD
+ * gets the headers a GET would, Content-Length included, and no body.
+ */
 static int
 http_respond(struct wk *k, struct lws *wsi, unsigned status,
     const char *ctype, const char *body, size_t len)
 {
 	unsigned char	 hdr[LWS_PRE + HDR_MAX], *start = hdr + LWS_PRE;
 	unsigned char	*p = start, *end = hdr + sizeof(hdr) - 1;
+	bool		 head = lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0;
 
 	free(k->k_http);
-	if ((k->k_http = malloc(LWS_PRE + len + 1)) == NULL) {
+	k->k_http = NULL;
+	if (!head && (k->k_http = malloc(LWS_PRE + len + 1)) == NULL) {
 		log_warn("malloc");
 		return -1;
 	}
-	memcpy(k->k_http + LWS_PRE, body, len);
+	if (!head)
+		memcpy(k->k_http + LWS_PRE, body, len);
 	k->k_httplen = len;
 	if (lws_add_http_common_headers(wsi, status, ctype, len, &p, end) ||
 	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
 	    (const unsigned char *)"no-store", 8, &p, end) ||
+	    (status == HTTP_STATUS_METHOD_NOT_ALLOWED &&
+	    lws_add_http_header_by_name(wsi, (const unsigned char *)"allow:",
+	    (const unsigned char *)"GET, HEAD", 9, &p, end)) ||
 	    lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
+	if (head)
+		return lws_http_transaction_completed(wsi) ? -1 : 0;
 	lws_callback_on_writable(wsi);
 	return 0;
 }
@@ -170,24 +181,37 @@ http_handlers_json(struct wk *k)
 	return json;
 }
 
-static int
-http_uri(struct lws *wsi, char *buf, size_t len)
+/*
+ * The path of a GET or HEAD (lws already cut the query off and decoded
+ * it), however long: lws's own copy, not one into a buffer of ours.
+ * NULL for any other method.
+ */
+static const char *
+http_path(struct lws *wsi)
 {
-	if (lws_hdr_copy(wsi, buf, (int)len, WSI_TOKEN_GET_URI) > 0)
-		return 0;
-	buf[0] = '\0';
-	return -1;
+	char	*uri;
+	int	 len;
+
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0 &&
+	    lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) <= 0)
+		return NULL;
+	if (lws_http_get_uri_and_method(wsi, &uri, &len) < 0 || uri == NULL)
+		return NULL;
+	return uri;
 }
 
 int
 http_request(struct wk *k, struct lws *wsi)
 {
-	char	 uri[256], *json;
-	int	 rc;
+	const char	*uri;
+	char		*json, luri[LOG_ESC_SIZE(256)];
+	int		 rc;
 
-	if (http_uri(wsi, uri, sizeof(uri)) < 0)
+	if ((uri = http_path(wsi)) == NULL) {
+		log_info("event=refuse peer=%s status=405", k->k_peer);
 		return http_respond(k, wsi, HTTP_STATUS_METHOD_NOT_ALLOWED,
 		    "text/plain", "method not allowed\n", 19);
+	}
 	if (!strcmp(uri, "/healthz"))
 		return http_respond(k, wsi, HTTP_STATUS_OK, "text/plain",
 		    "ok\n", 3);
@@ -201,6 +225,8 @@ http_request(struct wk *k, struct lws *wsi)
 		free(json);
 		return rc;
 	}
+	log_debug("event=not-found peer=%s uri=%s", k->k_peer,
+	    log_esc(luri, sizeof(luri), uri, false));
 	return http_respond(k, wsi, HTTP_STATUS_NOT_FOUND, "text/plain",
 	    "not found\n", 10);
 }
@@ -396,14 +422,13 @@ http_client(struct wk *k, struct lws *wsi)
 int
 http_confirm_upgrade(struct wk *k, struct lws *wsi)
 {
-	char	uri[256], why[ORIGIN_HOST_MAX + 64];
-	char	luri[LOG_ESC_SIZE(sizeof(uri))],
-		lwhy[LOG_ESC_SIZE(sizeof(why))];
+	const char	*uri;
+	char		 why[ORIGIN_HOST_MAX + 64];
+	char		 luri[LOG_ESC_SIZE(256)], lwhy[LOG_ESC_SIZE(sizeof(why))];
 
-	if (http_uri(wsi, uri, sizeof(uri)) < 0 ||
-	    strcmp(uri, k->k_cfg->ws_path)) {
+	if ((uri = http_path(wsi)) == NULL || strcmp(uri, k->k_cfg->ws_path)) {
 		log_info("event=refuse peer=%s status=404 uri=%s", k->k_peer,
-		    log_esc(luri, sizeof(luri), uri, false));
+		    log_esc(luri, sizeof(luri), uri ? uri : "", false));
 		return http_refuse(wsi, 404, "Not Found", NULL);
 	}
 	http_client(k, wsi);
