@@ -160,6 +160,9 @@ void		 conn_rx_update(struct wk *k);
 void		 conn_message(struct wk *k, const char *text, size_t len);
 
 /* http.c */
+void		 http_log_init(struct wk *k);
+void		 http_log_watch(void);
+void		 http_log_upgraded(void);
 int		 http_confirm_upgrade(struct wk *k, struct lws *wsi);
 int		 http_filter(struct wk *k, struct lws *wsi, const char *uri,
 		    size_t len);
