@@ -3,10 +3,11 @@
 # --max-headers are served and larger ones answered 431 (414 for a URL
 # alone), over TLS too; a long path is 404, not 405; a malformed
 # %-escape gets a plain 400 with its reason, not libwebsockets' HTML 403;
-# HEAD is answered like GET, without a body.  Every refusal has its log
-# line.
+# an upgrade offering only other subprotocols completes without
+# Sec-WebSocket-Protocol; HEAD is answered like GET, without a body.
+# Every refusal has its log line.
 . "$(dirname "$0")/lib.sh"
-plan 34
+plan 43
 
 RAWHTTP=$T_ROOT/tests/rawhttp.py
 rawhttp() { /usr/bin/python3 "$RAWHTTP" "$@"; }
@@ -120,6 +121,49 @@ out=$(rawhttp "$T_PORT" $'FROB / HTTP/1.1\r\nHost: x\r\n\r\n')
 check "an unknown method gets 501, logged" \
     sh -c 'printf "%s\n" "$1" | head -n 1 | grep -qx "HTTP/1.1 501 Not Implemented" &&
     grep -q "status=501 reason=\"unknown method\"" "$2"' _ "$out" "$WT_DIR/daemon.log"
+
+# ------------------------------------------------------- subprotocols
+out=$(rawhttp -w '{"type":"hello","session":"sp1"}' "$T_PORT" \
+    "GET /stream HTTP/1.1"$'\r\nHost: x\r\nSec-WebSocket-Protocol: other\r\n'"$UPGRADE"$'\r\n')
+check "only 'other' offered: 101" \
+    test "$(printf '%s\n' "$out" | head -n 1)" = "HTTP/1.1 101 Switching Protocols"
+check "... without Sec-WebSocket-Protocol" \
+    sh -c '! printf "%s\n" "$1" | grep -qi "^sec-websocket-protocol"' _ "$out"
+check "... and the session works (ready)" \
+    sh -c 'printf "%s\n" "$1" | grep -q "\"type\":\"ready\",\"session\":\"sp1\""' _ "$out"
+check "... logged as event=subprotocol" \
+    logged 'event=subprotocol peer=[^ ]+ offered="other" selected=none'
+out=$(rawhttp -w '{"type":"hello","session":"sp2"}' "$T_PORT" \
+    "GET /stream HTTP/1.1"$'\r\nHost: x\r\nSec-WebSocket-Protocol: a, b.c\r\n'"$UPGRADE"$'\r\n')
+check "several others offered: 101 without the header, session works" \
+    sh -c 'printf "%s\n" "$1" | head -n 1 | grep -q " 101 " &&
+    ! printf "%s\n" "$1" | grep -qi "^sec-websocket-protocol" &&
+    printf "%s\n" "$1" | grep -q "\"session\":\"sp2\""' _ "$out"
+out=$(rawhttp "$T_PORT" \
+    "GET /stream HTTP/1.1"$'\r\nHost: x\r\nSec-WebSocket-Protocol: other, wstask.v1\r\n'"$UPGRADE"$'\r\n')
+check "'other, wstask.v1' offered: wstask.v1 selected" \
+    sh -c 'printf "%s\n" "$1" | grep -qx "Sec-WebSocket-Protocol: wstask.v1"' _ "$out"
+out=$(rawhttp "$T_PORT" \
+    "GET /stream HTTP/1.1"$'\r\nHost: x\r\nSec-WebSocket-Protocol: '"$(a 200)"$'\r\n'"$UPGRADE"$'\r\n')
+check "an offer libwebsockets cannot read (200 bytes): 400 with the reason, logged" \
+    sh -c 'printf "%s\n" "$1" | head -n 1 | grep -qx "HTTP/1.1 400 Bad Request" &&
+    printf "%s\n" "$1" | tail -n 1 | grep -qx "Sec-WebSocket-Protocol over 127 bytes" &&
+    grep -q "status=400 reason=\"Sec-WebSocket-Protocol over 127 bytes\"" "$2"' \
+    _ "$out" "$WT_DIR/daemon.log"
+code=$(curl -s -o /dev/null -m 1 -w '%{http_code}' "${CURL_UPGRADE[@]}" \
+    -H 'Sec-WebSocket-Protocol: other' "$T_HTTP/stream")
+check "curl offering 'other' gets 101" test "$code" = 101
+out=$(/usr/bin/python3 - "$T_PORT" <<'EOF'
+import asyncio, sys, websockets
+async def main():
+    async with websockets.connect("ws://127.0.0.1:%s/stream?session=sp3" % sys.argv[1],
+                                  subprotocols=["other"]) as ws:
+        print(ws.subprotocol, await ws.recv())
+asyncio.run(main())
+EOF
+)
+check "python3-websockets offering 'other': connected, no subprotocol, ready" \
+    test "$out" = 'None {"type":"ready","session":"sp3","superseded":false}'
 
 stop_wstaskd
 check "the daemon stops cleanly after all that" test "$T_DSTATUS" = 0

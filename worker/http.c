@@ -429,11 +429,78 @@ http_client(struct wk *k, struct lws *wsi)
 	claim_title(k);
 }
 
+/*
+ * The name of main.c's second protocol entry, empty but while an upgrade
+ * offers only subprotocols other than wstask.v1.  libwebsockets 4.1 drops
+ * such a client without an answer; RFC 6455 4.2.2 wants the handshake
+ * completed without Sec-WebSocket-Protocol, the client then deciding.
+ * So the first name offered becomes this entry's name, lws selects it,
+ * and http_subprotocol_chosen() empties it again before lws writes the
+ * 101, whose Sec-WebSocket-Protocol it leaves out for a nameless protocol.
+ */
+char	http_other_protocol[HTTP_PROTOCOL_NAME_MAX];
+
+/* lws's own reading of the offer, so it picks what we expect. */
+#define HTTP_PROTOCOL_TOKENS	(LWS_TOKENIZE_F_COMMA_SEP_LIST | \
+	LWS_TOKENIZE_F_MINUS_NONTERM | LWS_TOKENIZE_F_DOT_NONTERM | \
+	LWS_TOKENIZE_F_RFC7230_DELIMS)
+#define HTTP_PROTOCOL_LIST_MAX	128	/* lws's buffer for the offer */
+
+/*
+ * NULL when the offer is fine for lws (none, or one naming wstask.v1,
+ * or another name now in http_other_protocol); else why lws would drop it.
+ */
+static const char *
+http_subprotocol(struct wk *k, struct lws *wsi)
+{
+	char		 buf[HTTP_PROTOCOL_LIST_MAX], name[HTTP_PROTOCOL_NAME_MAX];
+	char		 first[HTTP_PROTOCOL_NAME_MAX] = "";
+	char		 lbuf[LOG_ESC_SIZE(sizeof(buf))];
+	struct lws_tokenize ts;
+	lws_tokenize_elem e;
+	int		 n;
+
+	http_other_protocol[0] = '\0';
+	if ((n = lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL)) <= 0)
+		return NULL;
+	if (n >= (int)sizeof(buf) || lws_hdr_copy(wsi, buf, sizeof(buf),
+	    WSI_TOKEN_PROTOCOL) != n)
+		return "Sec-WebSocket-Protocol over 127 bytes";
+	lws_tokenize_init(&ts, buf, HTTP_PROTOCOL_TOKENS);
+	ts.len = (size_t)n;
+	do {
+		e = lws_tokenize(&ts);
+		if (e == LWS_TOKZE_DELIMITER || e == LWS_TOKZE_ENDED)
+			continue;
+		if (e != LWS_TOKZE_TOKEN)
+			return "malformed Sec-WebSocket-Protocol";
+		if (lws_tokenize_cstr(&ts, name, sizeof(name)))
+			return "a subprotocol name over 63 bytes";
+		if (!strcmp(name, "wstask.v1"))
+			return NULL;
+		if (first[0] == '\0')
+			strlcpy(first, name, sizeof(first));
+	} while (e > 0);
+	if (first[0] == '\0')
+		return "malformed Sec-WebSocket-Protocol";
+	strlcpy(http_other_protocol, first, sizeof(http_other_protocol));
+	log_info("event=subprotocol peer=%s offered=\"%s\" selected=none",
+	    k->k_peer, log_esc(lbuf, sizeof(lbuf), buf, true));
+	return NULL;
+}
+
+/* lws selected a protocol: from here on it must name none but ours. */
+void
+http_subprotocol_chosen(void)
+{
+	http_other_protocol[0] = '\0';
+}
+
 /* 0 lets the upgrade go on; 1 after a refusal has been written. */
 int
 http_confirm_upgrade(struct wk *k, struct lws *wsi)
 {
-	const char	*uri;
+	const char	*uri, *bad;
 	char		 why[ORIGIN_HOST_MAX + 64];
 	char		 luri[LOG_ESC_SIZE(256)], lwhy[LOG_ESC_SIZE(sizeof(why))];
 
@@ -449,6 +516,11 @@ http_confirm_upgrade(struct wk *k, struct lws *wsi)
 		log_info("event=refuse peer=%s status=403 reason=\"%s\"",
 		    k->k_peer, log_esc(lwhy, sizeof(lwhy), why, true));
 		return http_refuse(wsi, 403, "Forbidden", NULL, NULL);
+	}
+	if ((bad = http_subprotocol(k, wsi)) != NULL) {
+		log_info("event=refuse peer=%s status=400 reason=\"%s\"",
+		    k->k_peer, bad);
+		return http_refuse(wsi, 400, "Bad Request", NULL, bad);
 	}
 	return 0;
 }

@@ -35,8 +35,10 @@ static int worker_callback(struct lws *, enum lws_callback_reasons, void *,
     void *, size_t);
 
 static const struct lws_protocols worker_protocols[] = {
-	/* Also the protocol of adopted pipes: no second name a client could pick. */
+	/* Also the protocol of adopted pipes. */
 	{ "wstask.v1", worker_callback, 0, RX_BUFFER, 0, NULL, 0 },
+	/* Named only during an upgrade that offers no wstask.v1 (http.c). */
+	{ http_other_protocol, worker_callback, 0, RX_BUFFER, 1, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
@@ -419,6 +421,9 @@ worker_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		return http_writeable(k, wsi);
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 		return http_confirm_upgrade(k, wsi);
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		http_subprotocol_chosen();
+		return 0;
 	case LWS_CALLBACK_ESTABLISHED:
 		http_log_upgraded();
 		return conn_established(k, wsi);

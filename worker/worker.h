@@ -160,6 +160,9 @@ void		 conn_rx_update(struct wk *k);
 void		 conn_message(struct wk *k, const char *text, size_t len);
 
 /* http.c */
+#define HTTP_PROTOCOL_NAME_MAX	64	/* lws's longest subprotocol name + 1 */
+extern char	 http_other_protocol[HTTP_PROTOCOL_NAME_MAX];
+void		 http_subprotocol_chosen(void);
 void		 http_log_init(struct wk *k);
 void		 http_log_watch(void);
 void		 http_log_upgraded(void);
