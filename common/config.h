@@ -32,6 +32,8 @@
 #define DEF_SPARE		2
 #define DEF_SHUTDOWN_TIMEOUT	10
 #define DEF_HANDSHAKE_TIMEOUT	10
+#define DEF_MAX_HEADERS		32768	/* room for a request's line and headers */
+#define MAX_HEADERS_MAX		65535	/* libwebsockets' 16-bit lengths */
 #define CREDENTIAL_USER_MAX	64
 
 #define STDERR_TAIL		2048	/* bytes of a task's stderr kept */
@@ -88,6 +90,7 @@ struct config {
 	gid_t		 gid;
 	unsigned	 shutdown_timeout;
 	unsigned	 handshake_timeout;
+	unsigned	 max_headers;	/* --max-headers */
 	char		*ssl_cert;	/* paths as given */
 	char		*ssl_key;
 	struct tls_pem	 tls;		/* read at start; cert NULL: no TLS */

@@ -84,6 +84,9 @@ static const struct opt opt_table[] = {
 	{ "max-message", 0, "BYTES", 64, 1073741824, CFG(max_message), opt_size,
 	  "largest client message; over it the connection is closed "
 	  "with 1009 (default " STR(DEF_MAX_MESSAGE) ")" },
+	{ "max-headers", 0, "BYTES", 4096, MAX_HEADERS_MAX, CFG(max_headers),
+	  opt_uint, "room for a request's line and headers; over it the "
+	  "answer is 431 (default " STR(DEF_MAX_HEADERS) ")" },
 	{ "max-output", 0, "BYTES", 1, 1073741824, CFG(max_output), opt_size,
 	  "most stdout read from a task; over it the task is killed "
 	  "(default " STR(DEF_MAX_OUTPUT) ")" },
@@ -479,6 +482,7 @@ options_defaults(struct config *cfg)
 	cfg->max_batch = DEF_MAX_BATCH;
 	cfg->max_message = DEF_MAX_MESSAGE;
 	cfg->max_output = DEF_MAX_OUTPUT;
+	cfg->max_headers = DEF_MAX_HEADERS;
 	cfg->kill_grace_ms = DEF_KILL_GRACE_MS;
 	cfg->ping_interval = DEF_PING_INTERVAL;
 	cfg->ping_timeout = DEF_PING_TIMEOUT;

@@ -7,7 +7,14 @@
  * LWS_CALLBACK_HTTP_CONFIRM_UPGRADE, so a foreign page is refused with 403
  * before any WebSocket exists: a daemon that runs programs must not be
  * reachable from any web page a user happens to visit.
+ *
+ * libwebsockets 4.1 refuses some requests inside its parser, before any
+ * callback: it drops headers over their room without a word and answers
+ * a malformed %-escape with an HTML "HTTP/1.0 403".  Its log line is the
+ * only sign, so its log comes through http_lws_log(), which answers such
+ * a request itself (see http_parse_failed()).
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
@@ -19,6 +26,7 @@
 #include <unistd.h>
 
 #include <cJSON.h>
+#include <openssl/ssl.h>
 
 #include "cidr.h"
 #include "log.h"
@@ -53,26 +61,37 @@ http_mounts(const struct config *cfg, struct lws_http_mount *m, size_t n)
 	return used ? m : NULL;
 }
 
-/* Headers now; the body (owned by k->k_http) in http_writeable(). */
+/*
+ * Headers now; the body (owned by k->k_http) in http_writeable().  A HEAD
+ * gets the headers a GET would, Content-Length included, and no body.
+ */
 static int
 http_respond(struct wk *k, struct lws *wsi, unsigned status,
     const char *ctype, const char *body, size_t len)
 {
 	unsigned char	 hdr[LWS_PRE + HDR_MAX], *start = hdr + LWS_PRE;
 	unsigned char	*p = start, *end = hdr + sizeof(hdr) - 1;
+	bool		 head = lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0;
 
 	free(k->k_http);
-	if ((k->k_http = malloc(LWS_PRE + len + 1)) == NULL) {
+	k->k_http = NULL;
+	if (!head && (k->k_http = malloc(LWS_PRE + len + 1)) == NULL) {
 		log_warn("malloc");
 		return -1;
 	}
-	memcpy(k->k_http + LWS_PRE, body, len);
+	if (!head)
+		memcpy(k->k_http + LWS_PRE, body, len);
 	k->k_httplen = len;
 	if (lws_add_http_common_headers(wsi, status, ctype, len, &p, end) ||
 	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
 	    (const unsigned char *)"no-store", 8, &p, end) ||
+	    (status == HTTP_STATUS_METHOD_NOT_ALLOWED &&
+	    lws_add_http_header_by_name(wsi, (const unsigned char *)"allow:",
+	    (const unsigned char *)"GET, HEAD", 9, &p, end)) ||
 	    lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
+	if (head)
+		return lws_http_transaction_completed(wsi) ? -1 : 0;
 	lws_callback_on_writable(wsi);
 	return 0;
 }
@@ -158,24 +177,37 @@ http_handlers_json(struct wk *k)
 	return json;
 }
 
-static int
-http_uri(struct lws *wsi, char *buf, size_t len)
+/*
+ * The path of a GET or HEAD (lws already cut the query off and decoded
+ * it), however long: lws's own copy, not one into a buffer of ours.
+ * NULL for any other method.
+ */
+static const char *
+http_path(struct lws *wsi)
 {
-	if (lws_hdr_copy(wsi, buf, (int)len, WSI_TOKEN_GET_URI) > 0)
-		return 0;
-	buf[0] = '\0';
-	return -1;
+	char	*uri;
+	int	 len;
+
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0 &&
+	    lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) <= 0)
+		return NULL;
+	if (lws_http_get_uri_and_method(wsi, &uri, &len) < 0 || uri == NULL)
+		return NULL;
+	return uri;
 }
 
 int
 http_request(struct wk *k, struct lws *wsi)
 {
-	char	 uri[256], *json;
-	int	 rc;
+	const char	*uri;
+	char		*json, luri[LOG_ESC_SIZE(256)];
+	int		 rc;
 
-	if (http_uri(wsi, uri, sizeof(uri)) < 0)
+	if ((uri = http_path(wsi)) == NULL) {
+		log_info("event=refuse peer=%s status=405", k->k_peer);
 		return http_respond(k, wsi, HTTP_STATUS_METHOD_NOT_ALLOWED,
 		    "text/plain", "method not allowed\n", 19);
+	}
 	if (!strcmp(uri, "/healthz"))
 		return http_respond(k, wsi, HTTP_STATUS_OK, "text/plain",
 		    "ok\n", 3);
@@ -189,6 +221,8 @@ http_request(struct wk *k, struct lws *wsi)
 		free(json);
 		return rc;
 	}
+	log_debug("event=not-found peer=%s uri=%s", k->k_peer,
+	    log_esc(luri, sizeof(luri), uri, false));
 	return http_respond(k, wsi, HTTP_STATUS_NOT_FOUND, "text/plain",
 	    "not found\n", 10);
 }
@@ -234,19 +268,22 @@ http_authorized(struct wk *k, struct lws *wsi)
  * A refusal written whole, status line included: while an upgrade is being
  * confirmed, libwebsockets has not yet noted the request's HTTP version
  * and its own helpers would answer "HTTP/1.0", which strict WebSocket
- * clients cannot read.  Returns 1: the transaction is over.
+ * clients cannot read.  The body is one line: why, else the status text.
+ * Returns 1: the transaction is over.
  */
 static int
 http_refuse(struct lws *wsi, unsigned status, const char *text,
-    const char *header)
+    const char *header, const char *why)
 {
 	char	buf[LWS_PRE + HDR_MAX];
 	int	n;
 
+	if (why == NULL)
+		why = text;
 	n = snprintf(buf + LWS_PRE, HDR_MAX, "HTTP/1.1 %u %s\r\n"
 	    "content-type: text/plain\r\ncontent-length: %zu\r\n"
 	    "cache-control: no-store\r\n%s\r\n%s\n", status, text,
-	    strlen(text) + 1, header ? header : "", text);
+	    strlen(why) + 1, header ? header : "", why);
 	if (n < 0 || n >= HDR_MAX)
 		return -1;
 	if (lws_write(wsi, (unsigned char *)buf + LWS_PRE, (size_t)n,
@@ -261,7 +298,7 @@ http_unauthorized(struct wk *k, struct lws *wsi)
 {
 	log_info("event=refuse peer=%s status=401", k->k_peer);
 	return http_refuse(wsi, 401, "Unauthorized", "www-authenticate: Basic "
-	    "realm=\"wstaskd\", charset=\"UTF-8\"\r\n");
+	    "realm=\"wstaskd\", charset=\"UTF-8\"\r\n", NULL);
 }
 
 /*
@@ -380,19 +417,85 @@ http_client(struct wk *k, struct lws *wsi)
 	conn_title(k);
 }
 
+/*
+ * The name of main.c's second protocol entry, empty but while an upgrade
+ * offers only subprotocols other than wstask.v1.  libwebsockets 4.1 drops
+ * such a client without an answer; RFC 6455 4.2.2 wants the handshake
+ * completed without Sec-WebSocket-Protocol, the client then deciding.
+ * So the first name offered becomes this entry's name, lws selects it,
+ * and http_subprotocol_chosen() empties it again before lws writes the
+ * 101, whose Sec-WebSocket-Protocol it leaves out for a nameless protocol.
+ */
+char	http_other_protocol[HTTP_PROTOCOL_NAME_MAX];
+
+/* lws's own reading of the offer, so it picks what we expect. */
+#define HTTP_PROTOCOL_TOKENS	(LWS_TOKENIZE_F_COMMA_SEP_LIST | \
+	LWS_TOKENIZE_F_MINUS_NONTERM | LWS_TOKENIZE_F_DOT_NONTERM | \
+	LWS_TOKENIZE_F_RFC7230_DELIMS)
+#define HTTP_PROTOCOL_LIST_MAX	128	/* lws's buffer for the offer */
+
+/*
+ * NULL when the offer is fine for lws (none, or one naming wstask.v1,
+ * or another name now in http_other_protocol); else why lws would drop it.
+ */
+static const char *
+http_subprotocol(struct wk *k, struct lws *wsi)
+{
+	char		 buf[HTTP_PROTOCOL_LIST_MAX], name[HTTP_PROTOCOL_NAME_MAX];
+	char		 first[HTTP_PROTOCOL_NAME_MAX] = "";
+	char		 lbuf[LOG_ESC_SIZE(sizeof(buf))];
+	struct lws_tokenize ts;
+	lws_tokenize_elem e;
+	int		 n;
+
+	http_other_protocol[0] = '\0';
+	if ((n = lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL)) <= 0)
+		return NULL;
+	if (n >= (int)sizeof(buf) || lws_hdr_copy(wsi, buf, sizeof(buf),
+	    WSI_TOKEN_PROTOCOL) != n)
+		return "Sec-WebSocket-Protocol over 127 bytes";
+	lws_tokenize_init(&ts, buf, HTTP_PROTOCOL_TOKENS);
+	ts.len = (size_t)n;
+	do {
+		e = lws_tokenize(&ts);
+		if (e == LWS_TOKZE_DELIMITER || e == LWS_TOKZE_ENDED)
+			continue;
+		if (e != LWS_TOKZE_TOKEN)
+			return "malformed Sec-WebSocket-Protocol";
+		if (lws_tokenize_cstr(&ts, name, sizeof(name)))
+			return "a subprotocol name over 63 bytes";
+		if (!strcmp(name, "wstask.v1"))
+			return NULL;
+		if (first[0] == '\0')
+			strlcpy(first, name, sizeof(first));
+	} while (e > 0);
+	if (first[0] == '\0')
+		return "malformed Sec-WebSocket-Protocol";
+	strlcpy(http_other_protocol, first, sizeof(http_other_protocol));
+	log_info("event=subprotocol peer=%s offered=\"%s\" selected=none",
+	    k->k_peer, log_esc(lbuf, sizeof(lbuf), buf, true));
+	return NULL;
+}
+
+/* lws selected a protocol: from here on it must name none but ours. */
+void
+http_subprotocol_chosen(void)
+{
+	http_other_protocol[0] = '\0';
+}
+
 /* 0 lets the upgrade go on; 1 after a refusal has been written. */
 int
 http_confirm_upgrade(struct wk *k, struct lws *wsi)
 {
-	char	uri[256], why[ORIGIN_HOST_MAX + 64];
-	char	luri[LOG_ESC_SIZE(sizeof(uri))],
-		lwhy[LOG_ESC_SIZE(sizeof(why))];
+	const char	*uri, *bad;
+	char		 why[ORIGIN_HOST_MAX + 64];
+	char		 luri[LOG_ESC_SIZE(256)], lwhy[LOG_ESC_SIZE(sizeof(why))];
 
-	if (http_uri(wsi, uri, sizeof(uri)) < 0 ||
-	    strcmp(uri, k->k_cfg->ws_path)) {
+	if ((uri = http_path(wsi)) == NULL || strcmp(uri, k->k_cfg->ws_path)) {
 		log_info("event=refuse peer=%s status=404 uri=%s", k->k_peer,
-		    log_esc(luri, sizeof(luri), uri, false));
-		return http_refuse(wsi, 404, "Not Found", NULL);
+		    log_esc(luri, sizeof(luri), uri ? uri : "", false));
+		return http_refuse(wsi, 404, "Not Found", NULL, NULL);
 	}
 	http_client(k, wsi);
 	if (!http_authorized(k, wsi))
@@ -400,7 +503,138 @@ http_confirm_upgrade(struct wk *k, struct lws *wsi)
 	if (!http_origin_ok(k, wsi, why, sizeof(why))) {
 		log_info("event=refuse peer=%s status=403 reason=\"%s\"",
 		    k->k_peer, log_esc(lwhy, sizeof(lwhy), why, true));
-		return http_refuse(wsi, 403, "Forbidden", NULL);
+		return http_refuse(wsi, 403, "Forbidden", NULL, NULL);
+	}
+	if ((bad = http_subprotocol(k, wsi)) != NULL) {
+		log_info("event=refuse peer=%s status=400 reason=\"%s\"",
+		    k->k_peer, bad);
+		return http_refuse(wsi, 400, "Bad Request", NULL, bad);
 	}
 	return 0;
+}
+
+/*
+ * The requests libwebsockets' parser gives up on, by the log line it
+ * writes at that moment, with the connection still open.  lws answers
+ * none of them usefully: it drops the first two without a word and
+ * writes its own HTML 403 for the others right after its line.
+ */
+static const struct http_parse_fail {
+	const char	*pf_line;	/* how lws's log line starts */
+	unsigned	 pf_status;
+	const char	*pf_text;
+	const char	*pf_why;	/* the body and the log's reason */
+} http_parse_fails[] = {
+	{ "Ran out of header data space", 431,
+	  "Request Header Fields Too Large", "request headers over" },
+	{ "More hdr frags than we can deal with", 431,
+	  "Request Header Fields Too Large",
+	  "too many header fields or URL arguments" },
+	{ "Unknown method - dropping", 501, "Not Implemented",
+	  "unknown method" },
+	{ " forbidding on uri sanitation", 400, "Bad Request",
+	  "malformed %-escape in the URL" },
+};
+
+static struct wk	*http_wk;	/* lws's log callback has no user data */
+static int		 http_log_levels;	/* lws's levels that we log */
+static bool		 http_parse_refused;	/* the connection is answered */
+
+/* Nothing may follow our answer: close_notify, then the TCP FIN. */
+static void
+http_shut_write(struct wk *k, struct lws *wsi)
+{
+	SSL	*ssl;
+
+	if ((ssl = lws_get_ssl(wsi)) != NULL && SSL_shutdown(ssl) < 0)
+		log_debug("SSL_shutdown failed peer=%s", k->k_peer);
+	/* ENOTCONN: the client has gone already, there is nothing to stop. */
+	if (shutdown(lws_get_socket_fd(wsi), SHUT_WR) < 0 && errno != ENOTCONN)
+		log_warn("shutdown peer=%s", k->k_peer);
+}
+
+/*
+ * Answer a request lws's parser gave up on, then shut the writing side:
+ * lws's own 403, if it follows, then fails instead of reaching the client.
+ * Returns whether the line was one of those failures.
+ */
+static bool
+http_parse_failed(const char *line)
+{
+	const struct http_parse_fail	*pf = NULL;
+	struct wk			*k = http_wk;
+	struct lws			*wsi;
+	unsigned			 status;
+	const char			*text;
+	char				 why[96];
+	size_t				 i;
+
+	for (i = 0; i < sizeof(http_parse_fails) / sizeof(*pf); i++)
+		if (!strncmp(line, http_parse_fails[i].pf_line,
+		    strlen(http_parse_fails[i].pf_line)))
+			pf = &http_parse_fails[i];
+	if (pf == NULL || k == NULL || (wsi = k->k_conn) == NULL || k->k_ws)
+		return false;
+	if (http_parse_refused)
+		return true;
+	http_parse_refused = true;
+	status = pf->pf_status;
+	text = pf->pf_text;
+	strlcpy(why, pf->pf_why, sizeof(why));
+	if (pf == &http_parse_fails[0]) {
+		/* The room ran out before the HTTP version: the URL did it. */
+		if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP) <= 0) {
+			status = 414;
+			text = "URI Too Long";
+			strlcpy(why, "URL over", sizeof(why));
+		}
+		snprintf(why + strlen(why), sizeof(why) - strlen(why),
+		    " %u bytes", k->k_cfg->max_headers);
+	}
+	log_info("event=refuse peer=%s status=%u reason=\"%s%s\"", k->k_peer,
+	    status, why, pf == &http_parse_fails[0] ? " (--max-headers)" : "");
+	if (http_refuse(wsi, status, text, "connection: close\r\n", why) < 0)
+		log_warnx("event=refuse-failed peer=%s status=%u", k->k_peer,
+		    status);
+	http_shut_write(k, wsi);
+	return true;
+}
+
+/*
+ * lws's log: its errors and warnings (and notices at -vv) go to ours,
+ * and while the connection is plain HTTP its info lines are read too,
+ * for the parser failures only they name.
+ */
+static void
+http_lws_log(int level, const char *line)
+{
+	if ((level & (LLL_ERR | LLL_WARN | LLL_INFO)) && http_parse_failed(line))
+		return;
+	if (level & http_log_levels)
+		log_lws_line(level, line);
+}
+
+/* Before the context: its creation's info lines need no reading. */
+void
+http_log_init(struct wk *k)
+{
+	http_wk = k;
+	http_log_levels = LLL_ERR | LLL_WARN;
+	if (log_verbosity() >= LOG_LVL_TRACE)
+		http_log_levels |= LLL_NOTICE;
+	lws_set_log_level(http_log_levels, http_lws_log);
+}
+
+/* From now until the upgrade, lws may parse HTTP: read its info lines. */
+void
+http_log_watch(void)
+{
+	lws_set_log_level(http_log_levels | LLL_INFO, http_lws_log);
+}
+
+/* Upgraded: lws parses no more HTTP. */
+void
+http_log_upgraded(void)
+{
+	lws_set_log_level(http_log_levels, http_lws_log);
 }

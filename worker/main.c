@@ -37,8 +37,10 @@ static int worker_callback(struct lws *, enum lws_callback_reasons, void *,
     void *, size_t);
 
 static const struct lws_protocols worker_protocols[] = {
-	/* Also the protocol of adopted pipes: no second name a client could pick. */
+	/* Also the protocol of adopted pipes. */
 	{ "wstask.v1", worker_callback, 0, RX_BUFFER, 0, NULL, 0 },
+	/* Named only during an upgrade that offers no wstask.v1 (http.c). */
+	{ http_other_protocol, worker_callback, 0, RX_BUFFER, 1, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
@@ -163,11 +165,8 @@ worker_context(struct wk *k)
 {
 	const struct config		*cfg = k->k_cfg;
 	struct lws_context_creation_info info;
-	int				 lvl = LLL_ERR | LLL_WARN;
 
-	if (log_verbosity() >= LOG_LVL_TRACE)
-		lvl |= LLL_NOTICE;
-	lws_set_log_level(lvl, log_lws_line);
+	http_log_init(k);
 	k->k_retry.secs_since_valid_ping = (uint16_t)cfg->ping_interval;
 	k->k_retry.secs_since_valid_hangup = (uint16_t)cfg->ping_timeout;
 	memset(&info, 0, sizeof(info));
@@ -180,6 +179,8 @@ worker_context(struct wk *k)
 	/* Two pipes per running task, and room for as many closing. */
 	info.fd_limit_per_thread = WORKER_FDS(cfg);
 	info.max_http_header_pool = 1;
+	/* Allocated per connection, when it comes: a spare costs nothing. */
+	info.max_http_header_data = (unsigned short)cfg->max_headers;
 	info.retry_and_idle_policy = &k->k_retry;
 	info.mounts = http_mounts(cfg, k->k_mounts,
 	    sizeof(k->k_mounts) / sizeof(k->k_mounts[0]));
@@ -223,6 +224,7 @@ worker_init(struct wk *k, const struct config *cfg)
 	worker_context(k);
 	k->k_ctl_wsi = worker_adopt_fd(k, CTL_FD);
 	k->k_sig_wsi = worker_adopt_fd(k, k->k_sigfd);
+	http_log_watch();
 }
 
 /* Before the context goes: batches still refer to its timers and pipes. */
@@ -421,7 +423,11 @@ worker_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		return http_writeable(k, wsi);
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 		return http_confirm_upgrade(k, wsi);
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		http_subprotocol_chosen();
+		return 0;
 	case LWS_CALLBACK_ESTABLISHED:
+		http_log_upgraded();
 		return conn_established(k, wsi);
 	case LWS_CALLBACK_RECEIVE:
 		return conn_receive(k, wsi, in, len);

@@ -168,6 +168,12 @@ void		 conn_close(struct wk *k, int code, const char *reason);
 void		 conn_rx_update(struct wk *k);
 
 /* http.c */
+#define HTTP_PROTOCOL_NAME_MAX	64	/* lws's longest subprotocol name + 1 */
+extern char	 http_other_protocol[HTTP_PROTOCOL_NAME_MAX];
+void		 http_subprotocol_chosen(void);
+void		 http_log_init(struct wk *k);
+void		 http_log_watch(void);
+void		 http_log_upgraded(void);
 int		 http_confirm_upgrade(struct wk *k, struct lws *wsi);
 int		 http_filter(struct wk *k, struct lws *wsi, const char *uri,
 		    size_t len);
