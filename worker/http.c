@@ -418,7 +418,8 @@ http_client(struct wk *k, struct lws *wsi)
 }
 
 /*
- * The name of main.c's second protocol entry, empty but while an upgrade
+ * k_other_protocol is the name of main.c's second protocol entry, empty but
+ * while an upgrade
  * offers only subprotocols other than wstask.v1.  libwebsockets 4.1 drops
  * such a client without an answer; RFC 6455 4.2.2 wants the handshake
  * completed without Sec-WebSocket-Protocol, the client then deciding.
@@ -426,8 +427,6 @@ http_client(struct wk *k, struct lws *wsi)
  * and http_subprotocol_chosen() empties it again before lws writes the
  * 101, whose Sec-WebSocket-Protocol it leaves out for a nameless protocol.
  */
-char	http_other_protocol[HTTP_PROTOCOL_NAME_MAX];
-
 /* lws's own reading of the offer, so it picks what we expect. */
 #define HTTP_PROTOCOL_TOKENS	(LWS_TOKENIZE_F_COMMA_SEP_LIST | \
 	LWS_TOKENIZE_F_MINUS_NONTERM | LWS_TOKENIZE_F_DOT_NONTERM | \
@@ -436,7 +435,7 @@ char	http_other_protocol[HTTP_PROTOCOL_NAME_MAX];
 
 /*
  * NULL when the offer is fine for lws (none, or one naming wstask.v1,
- * or another name now in http_other_protocol); else why lws would drop it.
+ * or another name now in k_other_protocol); else why lws would drop it.
  */
 static const char *
 http_subprotocol(struct wk *k, struct lws *wsi)
@@ -448,7 +447,7 @@ http_subprotocol(struct wk *k, struct lws *wsi)
 	lws_tokenize_elem e;
 	int		 n;
 
-	http_other_protocol[0] = '\0';
+	k->k_other_protocol[0] = '\0';
 	if ((n = lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL)) <= 0)
 		return NULL;
 	if (n >= (int)sizeof(buf) || lws_hdr_copy(wsi, buf, sizeof(buf),
@@ -471,7 +470,7 @@ http_subprotocol(struct wk *k, struct lws *wsi)
 	} while (e > 0);
 	if (first[0] == '\0')
 		return "malformed Sec-WebSocket-Protocol";
-	strlcpy(http_other_protocol, first, sizeof(http_other_protocol));
+	strlcpy(k->k_other_protocol, first, sizeof(k->k_other_protocol));
 	log_info("event=subprotocol peer=%s offered=\"%s\" selected=none",
 	    k->k_peer, log_esc(lbuf, sizeof(lbuf), buf, true));
 	return NULL;
@@ -479,9 +478,9 @@ http_subprotocol(struct wk *k, struct lws *wsi)
 
 /* lws selected a protocol: from here on it must name none but ours. */
 void
-http_subprotocol_chosen(void)
+http_subprotocol_chosen(struct wk *k)
 {
-	http_other_protocol[0] = '\0';
+	k->k_other_protocol[0] = '\0';
 }
 
 /* 0 lets the upgrade go on; 1 after a refusal has been written. */

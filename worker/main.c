@@ -36,13 +36,25 @@
 static int worker_callback(struct lws *, enum lws_callback_reasons, void *,
     void *, size_t);
 
-static const struct lws_protocols worker_protocols[] = {
-	/* Also the protocol of adopted pipes. */
-	{ "wstask.v1", worker_callback, 0, RX_BUFFER, 0, NULL, 0 },
-	/* Named only during an upgrade that offers no wstask.v1 (http.c). */
-	{ http_other_protocol, worker_callback, 0, RX_BUFFER, 1, NULL, 0 },
-	{ NULL, NULL, 0, 0, 0, NULL, 0 }
-};
+/*
+ * The first is also the protocol of adopted pipes; the second is named
+ * only during an upgrade that offers no wstask.v1 (http.c), so its name
+ * is the worker's own buffer.
+ */
+static void
+worker_protocols(struct wk *k)
+{
+	const struct lws_protocols p[] = {
+		{ "wstask.v1", worker_callback, 0, RX_BUFFER, 0, NULL, 0 },
+		{ k->k_other_protocol, worker_callback, 0, RX_BUFFER, 1, NULL,
+		    0 },
+		{ NULL, NULL, 0, 0, 0, NULL, 0 }
+	};
+
+	_Static_assert(sizeof(p) == sizeof(k->k_protocols),
+	    "k_protocols holds the table");
+	memcpy(k->k_protocols, p, sizeof(p));
+}
 
 /* The supervisor raised its fd limit; handlers get the one it chose. */
 static void
@@ -174,7 +186,8 @@ worker_context(struct wk *k)
 	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
 	    LWS_SERVER_OPTION_VALIDATE_UTF8 |
 	    LWS_SERVER_OPTION_SKIP_SERVER_CANONICAL_NAME;
-	info.protocols = worker_protocols;
+	worker_protocols(k);
+	info.protocols = k->k_protocols;
 	info.user = k;
 	/* Two pipes per running task, and room for as many closing. */
 	info.fd_limit_per_thread = WORKER_FDS(cfg);
@@ -424,7 +437,7 @@ worker_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 		return http_confirm_upgrade(k, wsi);
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-		http_subprotocol_chosen();
+		http_subprotocol_chosen(k);
 		return 0;
 	case LWS_CALLBACK_ESTABLISHED:
 		http_log_upgraded();

@@ -30,6 +30,7 @@
 
 #define OUTQ_HIGH	(256 * 1024)	/* queued bytes: stop reading tasks */
 #define OUTQ_LOW	(64 * 1024)	/* ... and resume below this */
+#define HTTP_PROTOCOL_NAME_MAX	64	/* lws's longest subprotocol name + 1 */
 #define CLOSE_WAIT_USEC	1000000		/* longest wait for a close ack */
 
 struct cJSON;			/* cJSON.h: only its users include it */
@@ -146,6 +147,8 @@ struct wk {
 	lws_sorted_usec_list_t	 k_sul_handshake; /* --handshake-timeout */
 	lws_sorted_usec_list_t	 k_sul_alive;	/* proof of life while claiming */
 	struct lws_http_mount	 k_mounts[3];	/* the vhosts refer to them */
+	struct lws_protocols	 k_protocols[3];	/* and to these */
+	char			 k_other_protocol[HTTP_PROTOCOL_NAME_MAX];
 };
 
 /* main.c */
@@ -168,9 +171,7 @@ void		 conn_close(struct wk *k, int code, const char *reason);
 void		 conn_rx_update(struct wk *k);
 
 /* http.c */
-#define HTTP_PROTOCOL_NAME_MAX	64	/* lws's longest subprotocol name + 1 */
-extern char	 http_other_protocol[HTTP_PROTOCOL_NAME_MAX];
-void		 http_subprotocol_chosen(void);
+void		 http_subprotocol_chosen(struct wk *k);
 void		 http_log_init(struct wk *k);
 void		 http_log_watch(void);
 void		 http_log_upgraded(void);
