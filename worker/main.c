@@ -177,7 +177,7 @@ worker_context(struct wk *k)
 	    LWS_SERVER_OPTION_SKIP_SERVER_CANONICAL_NAME;
 	info.protocols = worker_protocols;
 	info.user = k;
-	/* Two pipes per running task, and room for as many closing. */
+	/* Three pipes per running task, and room for as many closing. */
 	info.fd_limit_per_thread = WORKER_FDS(cfg);
 	info.max_http_header_pool = 1;
 	info.retry_and_idle_policy = &k->k_retry;
