@@ -123,8 +123,10 @@ line_trim(const char *s, size_t len)
 /*
  * A line (its bytes without the '\n', cut when more were written than
  * line holds) as SPEC 7.1 makes it a report: white space trimmed, valid
- * UTF-8, a JSON value if the whole uncut line is one, else a string of at
- * most LINE_CUT bytes.  NULL: the line is empty (*empty) or memory ran out.
+ * UTF-8, a JSON value if the whole uncut line is one, else a string.
+ * What is over LINE_CUT bytes, before or after the repair, is cut to a
+ * string of at most LINE_CUT.  NULL: the line is empty (*empty) or memory
+ * ran out.
  */
 cJSON *
 progress_value(const char *line, size_t len, bool cut, bool *empty)
@@ -140,7 +142,8 @@ progress_value(const char *line, size_t len, bool cut, bool *empty)
 		return NULL;
 	if ((s = utf8_repair(line, len, &slen)) == NULL)
 		return NULL;
-	if (cut) {
+	/* Repair makes a bad byte three: the limit holds for what is sent. */
+	if (cut || slen > LINE_CUT) {
 		slen = utf8_cut(s, slen, LINE_CUT);
 		s[slen] = '\0';
 	} else
