@@ -14,7 +14,7 @@
 # which the RSS bounds below would measure instead of the worker.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:quarantine_size_mb=4}
 . "$(dirname "$0")/lib.sh"
-plan 47
+plan 49
 
 # pdata NAME BATCH ID: the data of ID's progress events, one a line.
 pdata() {
@@ -69,7 +69,8 @@ rss_bound() {
 	if grep -q libasan "/proc/$1/maps" 2>/dev/null; then echo 65536; else echo 24576; fi
 }
 
-start_wstaskd --spare 1 --limit 20 || exit 1
+# Long pings: a stopped client must not be dropped for want of pongs.
+start_wstaskd --spare 1 --limit 20 --ping-interval 30 --ping-timeout 60 || exit 1
 
 # ------------------------------------------------------------- the lines
 client p "?session=lines"
@@ -200,12 +201,12 @@ check "the cut line's last report is 4096 \"x\"" \
 # ------------------------------------------------------ log backpressure
 client bp "?session=bp"
 expect bp '"type":"ready"'
-send bp "{\"type\":\"run\",\"batch\":\"BP\",\"log\":true,\"tasks\":[$(t fl logflood)]}"
+send bp "{\"type\":\"run\",\"batch\":\"BP\",\"log\":true,\"tasks\":[$(t fl logflood),$(t lf latefl 20000000)]}"
 expect bp '"type":"log","batch":"BP"'
 kill -STOP "$(client_pid bp)"
 check "a client that does not read chokes the worker" \
     wait_for 20 grep -q 'event=choke session=bp' "$WT_DIR/daemon.log"
-hpid=$(awk '$1 == "start" && $3 == "bp" { print $2 }' "$WT_DIR/records")
+hpid=$(awk '$1 == "start" && $3 == "bp" && $5 == "fl" { print $2 }' "$WT_DIR/records")
 wchar() { awk '/^wchar:/ { print $2 }' "/proc/$hpid/io"; }
 sleep 1
 w1=$(wchar)
@@ -213,6 +214,9 @@ sleep 1
 w2=$(wchar)
 check "the handler flooding stderr blocks ($w1 -> $w2 bytes written over a second)" \
     test -n "$w1" -a "$w1" = "$w2"
+: > "$WT_DIR/go-BP"
+check "meanwhile a handler writes 20 MB on fd 3 and ends: fd 3 is read on while choked" \
+    wait_for 20 grep -q '^end [0-9]* bp BP lf ' "$WT_DIR/records"
 wpid=$(worker_of bp)
 hwm=$(vmhwm "$wpid")
 bound=$(rss_bound "$wpid")
@@ -221,3 +225,5 @@ kill -CONT "$(client_pid bp)"
 send bp '{"type":"cancel"}'
 check "reading again, the client gets its cancelled" expect bp '"type":"cancelled","batch":"BP"' 30
 check "log lines in order up to the cancel, nothing after" in_order bp
+check "... and the fd-3 flooder's result came, before the cancelled" \
+    grep -q '"type":"result","batch":"BP","id":"lf","ok":true' "$WT_DIR/bp.out"
