@@ -4,7 +4,7 @@
  * All of a worker's mutable state is the one struct wk, which lives on
  * worker_main()'s stack and reaches the libwebsockets callbacks as the
  * context's user pointer.  Members carry a prefix: k_ worker, b_ batch,
- * t_ task, q_ queued message.
+ * t_ task, q_ queued message, l_ a line being read, p_ progress.c's state.
  *
  * Life of a worker: spare (no connection) -> connected (HTTP, then maybe
  * WebSocket) -> claiming (session id sent to the supervisor, client
