@@ -51,9 +51,9 @@ struct listen_spec {
 
 /*
  * A worker's descriptors: one connection, the control socket, signalfd,
- * two pipes a task, and room for as many closing.
+ * three pipes a task (stdout, stderr, fd 3), and room for as many closing.
  */
-#define WORKER_FDS(cfg)	((rlim_t)16 + 4 * (rlim_t)(cfg)->limit)
+#define WORKER_FDS(cfg)	((rlim_t)16 + 6 * (rlim_t)(cfg)->limit)
 
 struct config {
 	struct listen_spec *listens;

@@ -211,11 +211,11 @@ client h "?session=contract"
 expect h '"type":"ready"'
 send h '{"type":"run","batch":"env","tasks":[{"id":"e1","task":"penv"},{"id":"ps","task":"procstate"}]}'
 expect h '"type":"done","batch":"env"'
-has_fixed h "\"id\":\"e1\",\"ok\":true,\"exit\":0,\"value\":\"PATH=/usr/local/bin:/usr/bin:/bin\\nWSTASK_BATCH=env\\nWSTASK_SESSION=contract\\nWSTASK_TASK=penv\\nWSTASK_TASK_ID=e1\\nWT_DIR=$WT_DIR\",\"ms\":" \
+has_fixed h "\"id\":\"e1\",\"ok\":true,\"exit\":0,\"value\":\"PATH=/usr/local/bin:/usr/bin:/bin\\nWSTASK_BATCH=env\\nWSTASK_PROGRESS_FD=3\\nWSTASK_SESSION=contract\\nWSTASK_TASK=penv\\nWSTASK_TASK_ID=e1\\nWT_DIR=$WT_DIR\",\"ms\":" \
     "the environment is exactly PATH, WSTASK_*, and the --pass-env ones"
 ps=$(result_line h env ps)
-case $ps in *'"fds":"0 1 2",'*) ok "a handler has fds 0, 1, 2 only" ;;
-*) fail "a handler has fds 0, 1, 2 only" "$ps" ;; esac
+case $ps in *'"fds":"0 1 2 3",'*) ok "a handler has fds 0, 1, 2 and 3 (progress) only" ;;
+*) fail "a handler has fds 0, 1, 2 and 3 (progress) only" "$ps" ;; esac
 case $ps in *'"sigblk":"0000000000000000",'*) ok "a handler's signal mask is empty" ;;
 *) fail "a handler's signal mask is empty" "$ps" ;; esac
 # perl itself sets SIGFPE (bit 0x80) to SIG_IGN at start-up; nothing else
@@ -284,7 +284,7 @@ dpath=$PATH:/opt/wstaskd-test-bin
 client p "?session=passenv"
 expect p '"type":"ready"'
 send p '{"type":"run","batch":"pe","tasks":[{"id":"e2","task":"penv"}]}'
-has_fixed p "\"id\":\"e2\",\"ok\":true,\"exit\":0,\"value\":\"PATH=$dpath\\nT_EXTRA=a b\\nWSTASK_BATCH=pe\\nWSTASK_SESSION=passenv\\nWSTASK_TASK=penv\\nWSTASK_TASK_ID=e2\\nWT_DIR=$WT_DIR\",\"ms\":" \
+has_fixed p "\"id\":\"e2\",\"ok\":true,\"exit\":0,\"value\":\"PATH=$dpath\\nT_EXTRA=a b\\nWSTASK_BATCH=pe\\nWSTASK_PROGRESS_FD=3\\nWSTASK_SESSION=passenv\\nWSTASK_TASK=penv\\nWSTASK_TASK_ID=e2\\nWT_DIR=$WT_DIR\",\"ms\":" \
     "--pass-env PATH passes the daemon's PATH (and the other named ones)"
 
 t0=$(t_now_ms)

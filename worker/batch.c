@@ -222,7 +222,10 @@ batch_grace_over(lws_sorted_usec_list_t *sul)
 		task_signal(t, SIGKILL);
 }
 
-/* SIGTERM to every running task's group now, SIGKILL after --kill-grace. */
+/*
+ * SIGTERM to every running task's group now, SIGKILL after --kill-grace.
+ * Progress reports and log lines not sent yet are dropped.
+ */
 void
 batch_cancel(struct wk *k, struct batch *b, const char *why)
 {
@@ -241,6 +244,8 @@ batch_cancel(struct wk *k, struct batch *b, const char *why)
 		lws_sul_cancel(&t->t_sul);
 		task_signal(t, SIGTERM);
 	}
+	TAILQ_FOREACH(t, &b->b_run, t_entry)
+		progress_drop(t);
 	if (b->b_running)
 		lws_sul_schedule(k->k_ctx, 0, &k->k_sul_grace, batch_grace_over,
 		    (lws_usec_t)k->k_cfg->kill_grace_ms * 1000);
@@ -258,6 +263,8 @@ batch_task_done(struct wk *k, struct task *t, int status)
 	b->b_running--;
 	lws_sul_cancel(&t->t_sul);
 	task_drain(k, t);
+	progress_final(k, t);
+	tasklog_final(k, t);
 	if (!b->b_cancelling) {
 		b->b_finished++;
 		if (event_result(k, b, t, status, 0))
@@ -315,8 +322,10 @@ batch_resume(struct wk *k)
 
 	if (k->k_cur == NULL)
 		return;
-	TAILQ_FOREACH(t, &k->k_cur->b_run, t_entry)
+	TAILQ_FOREACH(t, &k->k_cur->b_run, t_entry) {
 		task_pause_pipes(t, false);
+		progress_due(k, t);
+	}
 	batch_fill(k, k->k_cur);
 }
 

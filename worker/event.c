@@ -1,6 +1,6 @@
 /*
- * event.c - the server -> client events of wstask.v1 (SPEC 2.3), built
- * with cJSON and queued for the connection in order.
+ * event.c - the server -> client events of wstask.v1 (SPEC 2.3, 7.1,
+ * 7.2), built with cJSON and queued for the connection in order.
  *
  * Every string that could carry a client's or a handler's bytes goes
  * through cJSON, and anything we composed from possibly cut text is
@@ -296,6 +296,39 @@ event_cancelled(struct wk *k, const struct batch *b)
 	    !cJSON_AddNumberToObject(o, "started", (double)b->b_started) ||
 	    !cJSON_AddNumberToObject(o, "cancelled",
 	    (double)(b->b_ntasks - b->b_finished)))) {
+		cJSON_Delete(o);
+		o = NULL;
+	}
+	event_push(k, o);
+}
+
+/* data is taken; NULL (out of memory) loses the event. */
+void
+event_progress(struct wk *k, const struct batch *b, const struct task *t,
+    cJSON *data)
+{
+	cJSON	*o = data ? event_new("progress", b->b_name) : NULL;
+
+	if (o == NULL || !cJSON_AddStringToObject(o, "id", t->t_id)) {
+		cJSON_Delete(data);
+		cJSON_Delete(o);
+		o = NULL;
+	} else if (event_add(o, "data", data) < 0) {
+		cJSON_Delete(o);
+		o = NULL;
+	}
+	event_push(k, o);
+}
+
+/* line is valid UTF-8; NULL (out of memory) loses the event. */
+void
+event_log(struct wk *k, const struct batch *b, const struct task *t,
+    const char *line)
+{
+	cJSON	*o = line ? event_new("log", b->b_name) : NULL;
+
+	if (o && (!cJSON_AddStringToObject(o, "id", t->t_id) ||
+	    !cJSON_AddStringToObject(o, "line", line))) {
 		cJSON_Delete(o);
 		o = NULL;
 	}

@@ -189,7 +189,7 @@ worker_context(struct wk *k)
 	worker_protocols(k);
 	info.protocols = k->k_protocols;
 	info.user = k;
-	/* Two pipes per running task, and room for as many closing. */
+	/* Three pipes per running task, and room for as many closing. */
 	info.fd_limit_per_thread = WORKER_FDS(cfg);
 	info.max_http_header_pool = 1;
 	/* Allocated per connection, when it comes: a spare costs nothing. */

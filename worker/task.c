@@ -5,12 +5,14 @@
  * the cheapest correct start) with every guarantee of SPEC 3 in the
  * attributes: own process group, empty signal mask, default dispositions,
  * cwd --tasks, a clean environment, stdin the args (a memfd) or
- * /dev/null, stdout and stderr pipes, and no other fd.  No shell is ever
- * involved: the path is --tasks/NAME and argv is [NAME].
+ * /dev/null, stdout and stderr pipes, the progress pipe at fd 3 (SPEC
+ * 7.1), and no other fd.  No shell is ever involved: the path is
+ * --tasks/NAME and argv is [NAME].
  *
  * The pipes' read ends are adopted into the worker's libwebsockets loop.
  * stdout is kept up to --max-output (one byte more kills the task),
- * stderr as a ring of its last STDERR_TAIL bytes.
+ * stderr as a ring of its last STDERR_TAIL bytes (and, with "log", as
+ * lines: tasklog.c); fd 3 is progress.c's.
  */
 #include <sys/mman.h>
 
@@ -29,9 +31,9 @@
 #define READ_BUDGET	(64 * 1024)	/* per wakeup, so no pipe hogs */
 #define DRAIN_ERR_MAX	(1024 * 1024)	/* stderr read after exit, at most */
 #define ENV_MAX		8
+#define PROGRESS_FD	3	/* SPEC 7.1; WSTASK_PROGRESS_FD says so */
 
-/* RD_AGAIN is 1, not 0, so task_read_fd() can return it negated. */
-enum { RD_MORE = 0, RD_AGAIN, RD_CLOSE };
+enum { P_OUT = 0, P_ERR, P_PROG, NPIPES };	/* a task's pipes */
 
 static int
 task_stdin(struct wk *k, const struct task *t)
@@ -98,24 +100,30 @@ task_adopt(struct wk *k, struct task *t, int fd)
 	return wsi;
 }
 
+static struct lws **
+task_pipe_slot(struct task *t, int which)
+{
+	return which == P_OUT ? &t->t_out : which == P_ERR ? &t->t_err :
+	    &t->t_prog;
+}
+
 /*
- * Both read ends into the loop, readers first: a handler must never run
- * with nobody reading it.  -1 with errno set (both read ends closed).
+ * Every read end into the loop, readers first: a handler must never run
+ * with nobody reading it.  -1 with errno set (every read end closed).
  */
 static int
-task_readers(struct wk *k, struct task *t, int out, int err)
+task_readers(struct wk *k, struct task *t, int p[NPIPES][2])
 {
-	int	saved;
+	int	i, j, saved;
 
-	if ((t->t_out = task_adopt(k, t, out)) == NULL) {
+	for (i = 0; i < NPIPES; i++) {
+		if ((*task_pipe_slot(t, i) = task_adopt(k, t, p[i][0])) != NULL)
+			continue;
 		saved = errno;
-		close(err);
-		errno = saved;
-		return -1;
-	}
-	if ((t->t_err = task_adopt(k, t, err)) == NULL) {
-		saved = errno;
-		task_detach(&t->t_out);
+		for (j = 0; j < i; j++)
+			task_detach(task_pipe_slot(t, j));
+		for (j = i + 1; j < NPIPES; j++)
+			close(p[j][0]);
 		errno = saved;
 		return -1;
 	}
@@ -125,20 +133,44 @@ task_readers(struct wk *k, struct task *t, int out, int err)
 /* 0, or the error number of the posix_spawn_file_actions call. */
 static int
 task_file_actions(struct wk *k, posix_spawn_file_actions_t *fa, int in,
-    int out, int err)
+    int p[NPIPES][2])
 {
 	int	rc;
 
 	if ((rc = posix_spawn_file_actions_init(fa)) != 0)
 		return rc;
 	if ((rc = posix_spawn_file_actions_adddup2(fa, in, 0)) != 0 ||
-	    (rc = posix_spawn_file_actions_adddup2(fa, out, 1)) != 0 ||
-	    (rc = posix_spawn_file_actions_adddup2(fa, err, 2)) != 0 ||
+	    (rc = posix_spawn_file_actions_adddup2(fa, p[P_OUT][1], 1)) != 0 ||
+	    (rc = posix_spawn_file_actions_adddup2(fa, p[P_ERR][1], 2)) != 0 ||
+	    (rc = posix_spawn_file_actions_adddup2(fa, p[P_PROG][1],
+	    PROGRESS_FD)) != 0 ||
 	    (rc = posix_spawn_file_actions_addchdir_np(fa,
 	    k->k_cfg->tasks_dir)) != 0 ||
-	    (rc = posix_spawn_file_actions_addclosefrom_np(fa, 3)) != 0)
+	    (rc = posix_spawn_file_actions_addclosefrom_np(fa,
+	    PROGRESS_FD + 1)) != 0)
 		posix_spawn_file_actions_destroy(fa);
 	return rc;
+}
+
+/* NPIPES pipes, or -1 with errno set and none open. */
+static int
+task_pipes(int p[NPIPES][2])
+{
+	int	i, saved;
+
+	for (i = 0; i < NPIPES; i++) {
+		if (pipe2(p[i], O_CLOEXEC) == 0)
+			continue;
+		saved = errno;
+		log_warn("pipe2");
+		while (i-- > 0) {
+			close(p[i][0]);
+			close(p[i][1]);
+		}
+		errno = saved;
+		return -1;
+	}
+	return 0;
 }
 
 struct task_env {
@@ -159,6 +191,7 @@ task_env(const struct wk *k, const struct task *t, struct task_env *e,
 	    t->t_batch->b_name);
 	snprintf(e->id, sizeof(e->id), "WSTASK_TASK_ID=%s", t->t_id);
 	snprintf(e->task, sizeof(e->task), "WSTASK_TASK=%s", t->t_name);
+	envp[ne++] = "WSTASK_PROGRESS_FD=3";
 	if (!cfg->pass_path)
 		envp[ne++] = "PATH=/usr/local/bin:/usr/bin:/bin";
 	envp[ne++] = e->ses;
@@ -180,7 +213,7 @@ task_spawn(struct wk *k, struct task *t)
 	char				 lid[LOG_ESC_SIZE(TASK_ID_MAX)];
 	char				 path[4096];
 	char				*argv[2], *envp[ENV_MAX + cfg->npass_env];
-	int				 in, out[2], err[2], rc;
+	int				 in, p[NPIPES][2], rc, i;
 
 	snprintf(path, sizeof(path), "%s/%s", cfg->tasks_dir, t->t_name);
 	task_env(k, t, &e, envp);
@@ -189,29 +222,27 @@ task_spawn(struct wk *k, struct task *t)
 
 	if ((in = task_stdin(k, t)) < 0)
 		return -1;
-	if (pipe2(out, O_CLOEXEC) < 0 || (pipe2(err, O_CLOEXEC) < 0 &&
-	    (close(out[0]), close(out[1]), 1))) {
+	if (task_pipes(p) < 0) {
 		rc = errno;
-		log_warn("pipe2");
 		if (in != k->k_nullfd)
 			close(in);
 		errno = rc;
 		return -1;
 	}
-	if (task_readers(k, t, out[0], err[0]) < 0)
+	if (task_readers(k, t, p) < 0)
 		rc = errno;
-	else if ((rc = task_file_actions(k, &fa, in, out[1], err[1])) == 0) {
+	else if ((rc = task_file_actions(k, &fa, in, p)) == 0) {
 		rc = posix_spawn(&t->t_pid, path, &fa, &k->k_spawnattr, argv,
 		    envp);
 		posix_spawn_file_actions_destroy(&fa);
 	}
 	if (in != k->k_nullfd)
 		close(in);
-	close(out[1]);
-	close(err[1]);
+	for (i = 0; i < NPIPES; i++)
+		close(p[i][1]);
 	if (rc != 0) {
-		task_detach(&t->t_out);
-		task_detach(&t->t_err);
+		for (i = 0; i < NPIPES; i++)
+			task_detach(task_pipe_slot(t, i));
 		errno = rc;
 		return -1;
 	}
@@ -262,7 +293,7 @@ task_grow(struct task *t, size_t max)
  * One read of a task's pipe: >0 bytes, or RD_CLOSE (EOF, error) or
  * RD_AGAIN negated, so the callers' loops stay one line each.
  */
-static ssize_t
+ssize_t
 task_read_fd(const struct task *t, int fd, void *buf, size_t len,
     const char *what)
 {
@@ -329,17 +360,25 @@ task_err_append(struct task *t, const char *buf, size_t n)
 	t->t_errtotal += n;
 }
 
+/*
+ * With "log", the lines read become events: once they choke the
+ * connection, reading stops at once (batch_choke() has paused the pipe),
+ * or one wakeup's budget of short lines would queue far past the bound.
+ * Draining after the leader's exit (drain) reads on regardless.
+ */
 static int
-task_read_err(struct task *t, int fd, size_t budget)
+task_read_err(struct wk *k, struct task *t, int fd, size_t budget,
+    bool drain)
 {
 	char	buf[4096];
 	size_t	got = 0;
 	ssize_t	n;
 
-	while (got < budget) {
+	while (got < budget && (drain || !k->k_choked)) {
 		if ((n = task_read_fd(t, fd, buf, sizeof(buf), "stderr")) <= 0)
 			return (int)-n;
 		task_err_append(t, buf, (size_t)n);
+		tasklog_feed(k, t, buf, (size_t)n);
 		got += (size_t)n;
 	}
 	return RD_MORE;
@@ -355,15 +394,19 @@ task_read(struct wk *k, struct task *t, struct lws *wsi)
 		return 1;
 	if (wsi == t->t_out)
 		rc = task_read_out(k, t, fd, READ_BUDGET);
+	else if (wsi == t->t_err)
+		rc = task_read_err(k, t, fd, READ_BUDGET, false);
 	else
-		rc = task_read_err(t, fd, READ_BUDGET);
+		rc = progress_read(k, t, fd, READ_BUDGET);
 	if (rc != RD_CLOSE)
 		return 0;
 	lws_set_opaque_user_data(wsi, NULL);
 	if (wsi == t->t_out)
 		t->t_out = NULL;
-	else
+	else if (wsi == t->t_err)
 		t->t_err = NULL;
+	else
+		t->t_prog = NULL;
 	return 1;
 }
 
@@ -385,8 +428,12 @@ task_pipe_closing(struct wk *k, struct task *t, struct lws *wsi)
 		t->t_out = NULL;
 	} else if (wsi == t->t_err) {
 		if (t->t_state == T_RUNNING)
-			task_read_err(t, fd, DRAIN_ERR_MAX);
+			task_read_err(k, t, fd, DRAIN_ERR_MAX, true);
 		t->t_err = NULL;
+	} else if (wsi == t->t_prog) {
+		if (t->t_state == T_RUNNING)
+			progress_drain(k, t, fd);
+		t->t_prog = NULL;
 	}
 }
 
@@ -422,8 +469,13 @@ task_drain(struct wk *k, struct task *t)
 		task_detach(&t->t_out);
 	}
 	if (t->t_err) {
-		task_read_err(t, lws_get_socket_fd(t->t_err), DRAIN_ERR_MAX);
+		task_read_err(k, t, lws_get_socket_fd(t->t_err), DRAIN_ERR_MAX,
+		    true);
 		task_detach(&t->t_err);
+	}
+	if (t->t_prog) {
+		progress_drain(k, t, lws_get_socket_fd(t->t_prog));
+		task_detach(&t->t_prog);
 	}
 }
 
@@ -443,6 +495,8 @@ task_release(struct task *t)
 	free(t->t_buf);
 	t->t_buf = NULL;
 	t->t_len = t->t_cap = 0;
+	progress_free(t);
+	tasklog_free(t);
 }
 
 void
@@ -451,6 +505,7 @@ task_free(struct task *t)
 	lws_sul_cancel(&t->t_sul);
 	task_detach(&t->t_out);
 	task_detach(&t->t_err);
+	task_detach(&t->t_prog);
 	task_release(t);
 	free(t->t_id);
 	free(t->t_name);

@@ -3,7 +3,7 @@
  *
  * A run is turned into a batch's tasks here, or refused with the code and
  * text of its first problem: the batch name (unique for the connection),
- * the limit, the task list (its size against --max-batch), and per task
+ * the limit, "log" (SPEC 7.2), the task list (its size against --max-batch), and per task
  * the handler (its name and whether it can run), the id (unique within
  * the batch, defaulted to the index), timeout_ms and args.  Nothing here
  * sends, starts or changes the connection's state but the task array of
@@ -159,11 +159,12 @@ validate_task(struct vctx *vc, const cJSON *v, size_t i, struct task *t)
 	return 0;
 }
 
-/* The run's own members: "batch" and "limit" (a bare array has neither). */
+/* The run's own members: "batch", "limit", "log" (a bare array has none). */
 static int
 validate_head(struct wk *k, const cJSON *msg, const char **name,
-    unsigned *limit, struct verr *e)
+    struct batch *b, struct verr *e)
 {
+	unsigned	*limit = &b->b_limit;
 	const cJSON	*v;
 	double		 d;
 
@@ -192,6 +193,12 @@ validate_head(struct wk *k, const cJSON *msg, const char **name,
 			    "integer >= 1");
 		if (d < *limit)
 			*limit = (unsigned)d;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(msg, "log")) != NULL) {
+		if (!cJSON_IsBool(v))
+			return verr_set(e, "bad_batch", "log must be true or "
+			    "false");
+		b->b_log = cJSON_IsTrue(v);
 	}
 	return 0;
 }
@@ -245,7 +252,7 @@ validate_run(struct wk *k, const cJSON *run, struct batch *b,
 {
 	const cJSON	*tasks = run;
 
-	if (validate_head(k, run, name, &b->b_limit, e) < 0)
+	if (validate_head(k, run, name, b, e) < 0)
 		return -1;
 	if (cJSON_IsObject(run))
 		tasks = cJSON_GetObjectItemCaseSensitive(run, "tasks");

@@ -4,7 +4,7 @@
  * All of a worker's mutable state is the one struct wk, which lives on
  * worker_main()'s stack and reaches the libwebsockets callbacks as the
  * context's user pointer.  Members carry a prefix: k_ worker, b_ batch,
- * t_ task, q_ queued message.
+ * t_ task, q_ queued message, l_ a line being read, p_ progress.c's state.
  *
  * Life of a worker: spare (no connection) -> connected (HTTP, then maybe
  * WebSocket) -> claiming (session id sent to the supervisor, client
@@ -32,12 +32,24 @@
 #define OUTQ_LOW	(64 * 1024)	/* ... and resume below this */
 #define HTTP_PROTOCOL_NAME_MAX	64	/* lws's longest subprotocol name + 1 */
 #define CLOSE_WAIT_USEC	1000000		/* longest wait for a close ack */
+#define LINE_CUT	4096		/* a progress line, a log piece (SPEC 7) */
 
 struct cJSON;			/* cJSON.h: only its users include it */
 struct wk;
 struct batch;
 
 enum task_state { T_QUEUED = 0, T_RUNNING, T_DONE };
+
+/* What task_read_fd() and the pipe readers return (RD_AGAIN negated). */
+enum { RD_MORE = 0, RD_AGAIN, RD_CLOSE };
+
+struct lbuf {			/* a line being read from a pipe */
+	size_t			 l_len;
+	bool			 l_cut;		/* more was written than kept */
+	char			 l_buf[LINE_CUT];
+};
+
+struct progress;		/* progress.c */
 
 struct task {
 	char			*t_id;
@@ -48,6 +60,9 @@ struct task {
 	pid_t			 t_pid;		/* also its process group */
 	struct lws		*t_out;		/* adopted stdout read end */
 	struct lws		*t_err;		/* adopted stderr read end */
+	struct lws		*t_prog;	/* adopted fd 3 read end */
+	struct progress		*t_progress;	/* NULL until fd 3 is read */
+	struct lbuf		*t_log;		/* "log": the line being read */
 	char			*t_buf;		/* stdout */
 	size_t			 t_len, t_cap;
 	char			 t_errtail[STDERR_TAIL];
@@ -72,6 +87,7 @@ struct batch {
 	size_t			 b_running, b_started, b_finished;
 	size_t			 b_ok, b_failed;
 	bool			 b_cancelling;
+	bool			 b_log;		/* "log":true: stderr lines */
 	const char		*b_reason;	/* why it was cancelled */
 	int64_t			 b_start;
 	TAILQ_HEAD(, task)	 b_run;
@@ -238,8 +254,32 @@ void		 task_drain(struct wk *k, struct task *t);
 void		 task_pipe_closing(struct wk *k, struct task *t,
 		    struct lws *wsi);
 void		 task_pause_pipes(struct task *t, bool paused);
+ssize_t		 task_read_fd(const struct task *t, int fd, void *buf,
+		    size_t len, const char *what);
 void		 task_release(struct task *t);
 void		 task_free(struct task *t);
+
+/* progress.c: fd 3, and the line cutting shared with tasklog.c */
+size_t		 lbuf_feed(struct lbuf *l, const char *p, size_t n,
+		    bool keep_full, bool *eol);
+void		 lbuf_reset(struct lbuf *l);
+size_t		 utf8_partial(const char *s, size_t len);
+size_t		 utf8_cut(const char *s, size_t len, size_t max);
+struct cJSON	*progress_value(const char *line, size_t len, bool cut,
+		    bool *empty);
+int		 progress_read(struct wk *k, struct task *t, int fd,
+		    size_t budget);
+void		 progress_drain(struct wk *k, struct task *t, int fd);
+void		 progress_due(struct wk *k, struct task *t);
+void		 progress_final(struct wk *k, struct task *t);
+void		 progress_drop(struct task *t);
+void		 progress_free(struct task *t);
+
+/* tasklog.c: "log":true, stderr lines as events */
+void		 tasklog_feed(struct wk *k, struct task *t, const char *buf,
+		    size_t n);
+void		 tasklog_final(struct wk *k, struct task *t);
+void		 tasklog_free(struct task *t);
 
 /* reap.c */
 void		 reap_signals(struct wk *k);
@@ -257,6 +297,10 @@ bool		 event_result(struct wk *k, const struct batch *b,
 		    struct task *t, int status, int spawn_errno);
 void		 event_done(struct wk *k, const struct batch *b);
 void		 event_cancelled(struct wk *k, const struct batch *b);
+void		 event_progress(struct wk *k, const struct batch *b,
+		    const struct task *t, struct cJSON *data);
+void		 event_log(struct wk *k, const struct batch *b,
+		    const struct task *t, const char *line);
 void		 outq_free(struct wk *k);
 
 /* value.c */

@@ -6,12 +6,13 @@
  *              [-p PHASE,...]
  *
  *   -d  the wstaskd binary (an optimized build, not the sanitizer one)
- *   -t  the bench's handler directory (nop, hold, stamp; built by make)
+ *   -t  the bench's handler directory (nop, hold, stamp, pstamp, pflood,
+ *       plog; built by make)
  *   -o  where the JSON goes; the daemons' logs go next to it
  *   -q  quick: a tenth of the trials, for trying the bench itself
  *   -i  the large idle-session count (default 10000)
  *   -p  run only these phases: floors, connect, supersede, close, result,
- *       throughput, idle (default: all)
+ *       progress, throughput, idle (default: all)
  *
  * One process, one single-threaded libwebsockets client context that can
  * hold every connection of the idle test at once.  The bench starts each
@@ -37,6 +38,11 @@
  *                start), and the worker's own exit
  *   result       `stamp` prints its clock just before it exits -> the
  *                `result` arrives here
+ *   progress     `pstamp` writes its clock on fd 3 -> the `progress`
+ *                arrives here; `pflood` writes 100,000 and 1,000,000
+ *                reports as fast as it can: the worker's CPU a line and
+ *                its peak RSS; `plog` writes 2,000 stderr lines: run ->
+ *                last `log` event, against no log and the handler alone
  *   throughput   5,000 `nop` tasks with limit 10 through wstaskd, through
  *                a posix_spawn loop here and through xargs -P 10 -n 1
  *   idle         N sessions opened and held; Private_Dirty of every worker
@@ -119,12 +125,15 @@ struct conn {
 	int64_t		 t_cancelled, t_done;
 	unsigned	 nstarted, nresults, ndone, ncancelled, nerrors,
 			 nfailed;	/* results with "ok":false */
+	unsigned	 nprogress, nlog;
+	int64_t		 t_result, t_log;	/* the last of each */
 	char		*tx;		/* one queued message, LWS_PRE first */
 	size_t		 txlen;
 	char		*rx;		/* fragments of a message */
 	size_t		 rxlen, rxcap;
 	result_fn	*on_result;
-	struct samples	*rs, *rs2;	/* for on_result */
+	result_fn	*on_progress;
+	struct samples	*rs, *rs2;	/* for on_result, on_progress */
 	char		 path[96];
 };
 
@@ -145,6 +154,7 @@ static struct bench {
 	/* trial counts */
 	unsigned	 n_warm, n_seq, n_paced, conc_rounds, n_sup, n_close,
 			 n_result, n_result_batch, n_tp, tp_rounds, n_tcp,
+			 n_pstamp, n_plog,
 			 idle_small, idle_big;
 	/* the client */
 	struct lws_context *ctx;
@@ -683,8 +693,16 @@ conn_msg(struct conn *c, const char *msg, size_t len, int64_t t)
 	}
 	if (!strcmp(type, "started"))
 		c->nstarted++;
-	else if (!strcmp(type, "result")) {
+	else if (!strcmp(type, "progress")) {
+		c->nprogress++;
+		if (c->on_progress)
+			c->on_progress(c, msg, len, t);
+	} else if (!strcmp(type, "log")) {
+		c->nlog++;
+		c->t_log = t;
+	} else if (!strcmp(type, "result")) {
 		c->nresults++;
+		c->t_result = t;
 		if (!memmem(msg, len, "\"ok\":true", 9))
 			c->nfailed++;
 		if (c->on_result)
@@ -2024,6 +2042,210 @@ out:
 }
 
 /* ------------------------------------------------------------------ */
+/* progress on fd 3 and live log lines (SPEC 7)                        */
+
+#define PLOG_LINES	2000
+
+static void
+on_pstamp(struct conn *c, const char *msg, size_t len, int64_t t)
+{
+	cJSON	*j = cJSON_ParseWithLength(msg, len), *v;
+
+	v = j ? cJSON_GetObjectItemCaseSensitive(j, "data") : NULL;
+	if (!cJSON_IsNumber(v)) {
+		c->rs->errors++;
+		err_msg("progress without a clock value", c, msg, len);
+	} else
+		s_add(c->rs, ((double)t / 1e3 - v->valuedouble) / 1e3);
+	cJSON_Delete(j);
+}
+
+/* A new session of the main daemon, ready; NULL on failure. */
+static struct conn *
+session_ready(const char *prefix, char *id, size_t idlen)
+{
+	struct conn	*c = conn_new();
+
+	session_id(id, idlen, prefix);
+	if (conn_connect(c, &B.d.tg, id) < 0 || !wait_ready(c, 5000)) {
+		err_line("no ready", c, NULL);
+		conn_finish(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* Handler writes a report (60 ms apart: each goes at once) -> event. */
+static void
+progress_latency(void)
+{
+	struct samples	 lat = { 0 };
+	struct conn	*c;
+	char		 id[64], msg[160];
+
+	if ((c = session_ready("pstamp", id, sizeof(id))) == NULL)
+		lat.errors++;
+	else {
+		c->on_progress = on_pstamp;
+		c->rs = &lat;
+		snprintf(msg, sizeof(msg), "{\"type\":\"run\",\"batch\":\"p\","
+		    "\"tasks\":[{\"task\":\"pstamp\",\"args\":[%u,60]}]}",
+		    B.n_pstamp);
+		conn_send(c, msg);
+		if (!wait_count(c, &c->ndone, 1, B.n_pstamp * 70 + 10000))
+			lat.errors++;
+		conn_finish(c);
+	}
+	report_lat("progress_to_event",
+	    "progress line written -> event (60 ms apart)", &lat);
+	s_free(&lat);
+}
+
+/*
+ * n progress lines as fast as pflood writes them, in a fresh session:
+ * the worker's CPU per line and its peak RSS (VmHWM, which only grows).
+ */
+static void
+progress_flood(unsigned long n)
+{
+	struct conn	*c;
+	char		 id[64], msg[160], key[48], label[96];
+	double		 cpu0, cpu1;
+	long		 hwm0, hwm;
+	pid_t		 w;
+	bool		 ok;
+	cJSON		*o;
+
+	snprintf(key, sizeof(key), "progress_flood_%lu", n);
+	o = cJSON_AddObjectToObject(B.jmeas, key);
+	if ((c = session_ready("pflood", id, sizeof(id))) == NULL ||
+	    (w = find_worker(id)) == 0) {
+		cJSON_AddNumberToObject(o, "errors", 1);
+		conn_finish(c);
+		return;
+	}
+	cpu0 = pid_cpu_s(w);
+	hwm0 = pid_kib(w, "status", "VmHWM");
+	snprintf(msg, sizeof(msg), "{\"type\":\"run\",\"batch\":\"f\","
+	    "\"tasks\":[{\"task\":\"pflood\",\"args\":%lu}]}", n);
+	conn_send(c, msg);
+	ok = wait_count(c, &c->ndone, 1, 120000) && c->nfailed == 0;
+	cpu1 = pid_cpu_s(w);
+	hwm = pid_kib(w, "status", "VmHWM");
+	cJSON_AddNumberToObject(o, "lines", (double)n);
+	cJSON_AddNumberToObject(o, "errors", ok ? 0 : 1);
+	cJSON_AddNumberToObject(o, "ms", ms(c->t_tx, c->t_done));
+	cJSON_AddNumberToObject(o, "progress_events", c->nprogress);
+	cJSON_AddNumberToObject(o, "worker_cpu_ns_per_line",
+	    (cpu1 - cpu0) * 1e9 / (double)n);
+	cJSON_AddNumberToObject(o, "worker_vmhwm_kib_before", (double)hwm0);
+	cJSON_AddNumberToObject(o, "worker_vmhwm_kib", (double)hwm);
+	snprintf(label, sizeof(label), "%lu lines on fd 3, as fast as it can",
+	    n);
+	fprintf(B.tbl, "  %-48s %s%.0f ns worker CPU a line, peak RSS %ld KiB "
+	    "(%ld before), %u events, %.0f ms\n", label, ok ? "" : "FAILED ",
+	    (cpu1 - cpu0) * 1e9 / (double)n, hwm, hwm0, c->nprogress,
+	    ms(c->t_tx, c->t_done));
+	conn_finish(c);
+}
+
+/* plog run by the bench, stderr to /dev/null: its run time in ms. */
+static double
+plog_direct(void)
+{
+	char	path[PATH_MAX + 8];
+	int	in[2], null, status;
+	int64_t	t0 = now_ns();
+	pid_t	pid;
+
+	snprintf(path, sizeof(path), "%s/plog", B.handlers);
+	if (pipe(in) < 0 || (null = open("/dev/null", O_WRONLY)) < 0)
+		return NAN;
+	if ((pid = fork()) == 0) {
+		child_exec_prep(in[0], null, null);
+		execl(path, "plog", (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(null);
+	if (pid < 0 || dprintf(in[1], "%u", PLOG_LINES) < 0) {
+		close(in[1]);
+		return NAN;
+	}
+	close(in[1]);
+	if (!wait_pid(pid, &status, 10000) || status != 0)
+		return NAN;
+	return ms(t0, now_ns());
+}
+
+/* One plog batch on c: ms from run sent to the last log line (log) or result. */
+static double
+plog_run(struct conn *c, unsigned i, bool log)
+{
+	char		msg[160];
+	unsigned	nlog = c->nlog, ndone = c->ndone;
+
+	snprintf(msg, sizeof(msg), "{\"type\":\"run\",\"batch\":\"%s%u\","
+	    "\"log\":%s,\"tasks\":[{\"task\":\"plog\",\"args\":%u}]}",
+	    log ? "l" : "n", i, log ? "true" : "false", PLOG_LINES);
+	conn_send(c, msg);
+	if (!wait_count(c, &c->ndone, ndone + 1, 30000) ||
+	    c->nlog - nlog != (log ? PLOG_LINES : 0))
+		return NAN;
+	return ms(c->t_tx, log ? c->t_log : c->t_result);
+}
+
+static void
+progress_log(void)
+{
+	struct samples	 with = { 0 }, without = { 0 }, direct = { 0 };
+	struct samples	*all[] = { &with, &without, &direct };
+	struct conn	*c;
+	char		 id[64];
+	double		 v[3];
+	unsigned	 i, k;
+
+	if ((c = session_ready("plog", id, sizeof(id))) == NULL)
+		with.errors++;
+	for (i = 0; c && i < B.n_plog && !stopping(); i++) {
+		v[0] = plog_run(c, i, true);
+		v[1] = plog_run(c, i, false);
+		v[2] = plog_direct();
+		for (k = 0; k < 3; k++)
+			if (isnan(v[k]))
+				all[k]->errors++;
+			else
+				s_add(all[k], v[k]);
+	}
+	conn_finish(c);
+	report_lat("log_2000_lines",
+	    "2000 stderr lines, log: run sent -> last line", &with);
+	report_lat("log_2000_lines_off",
+	    "    the same without log: run sent -> result", &without);
+	report_lat("log_2000_lines_direct",
+	    "    the handler alone, stderr to /dev/null", &direct);
+	if (with.n && direct.n)
+		fprintf(B.tbl, "  %-48s %.0f lines/s to the client (p50), "
+		    "%.0f lines/s written with no reader\n", "log lines",
+		    PLOG_LINES / (s_q(&with, 0.5) / 1e3),
+		    PLOG_LINES / (s_q(&direct, 0.5) / 1e3));
+	for (k = 0; k < 3; k++)
+		s_free(all[k]);
+}
+
+static void
+phase_progress(void)
+{
+	long	mark = log_mark(&B.d);
+
+	progress_latency();
+	progress_flood(100000);
+	progress_flood(1000000);
+	progress_log();
+	phase_failures(&B.d, "progress_to_event", mark);
+}
+
+/* ------------------------------------------------------------------ */
 /* throughput: wstaskd against posix_spawn and xargs                   */
 
 static double
@@ -2734,6 +2956,9 @@ targets(void)
 	target(arr, "handler exit -> result p50",
 	    j_get("exit_to_result", "p50"), "ms", 0.5, false,
 	    "exit_to_result");
+	target(arr, "progress line -> event p50",
+	    j_get("progress_to_event", "p50"), "ms", 1, false,
+	    "progress_to_event");
 	snprintf(key, sizeof(key), "idle_%u", B.idle_big);
 	idle = cJSON_GetObjectItemCaseSensitive(B.jmeas, key);
 	v = idle ? cJSON_GetObjectItemCaseSensitive(idle,
@@ -2816,6 +3041,8 @@ set_counts(void)
 	B.n_close = 100 / q;
 	B.n_result = 1000 / q;
 	B.n_result_batch = 1000 / q;
+	B.n_pstamp = B.quick ? 20 : 100;
+	B.n_plog = B.quick ? 3 : 10;
 	B.n_tp = 5000 / (B.quick ? 5 : 1);
 	B.tp_rounds = B.quick ? 1 : 3;
 	B.idle_small = 1000 / (B.quick ? 5 : 1);
@@ -2947,7 +3174,8 @@ run_all(void)
 	const char *const main_flags[] = { "--max-batch", "10000",
 	    "--ping-interval", "600", "--ping-timeout", "1200", NULL };
 	bool	main_daemon = want("connect") || want("supersede") ||
-		    want("close") || want("result") || want("throughput");
+		    want("close") || want("result") || want("throughput") ||
+		    want("progress");
 
 	if (want("floors")) {
 		say("floors");
@@ -2966,7 +3194,8 @@ run_all(void)
 		phase_connect();
 		daemon_stop(&B.d0);
 	}
-	if (want("supersede") || want("close") || want("result"))
+	if (want("supersede") || want("close") || want("result") ||
+	    want("progress"))
 		tbl_section("wstaskd --spare 2");
 	if (want("supersede")) {
 		say("supersede");
@@ -2979,6 +3208,10 @@ run_all(void)
 	if (want("result")) {
 		say("handler exit -> result");
 		phase_result();
+	}
+	if (want("progress")) {
+		say("progress on fd 3, log lines");
+		phase_progress();
 	}
 	if (want("throughput")) {
 		say("throughput");
