@@ -65,9 +65,9 @@ sed -n 's/^    \$ //p; s/^        \(.*\)$/\1/p' "$WT_DIR/tryit" |
     > "$WT_DIR/tryit.sh"
 sed -n '/^    \$ /,/^$/p' "$WT_DIR/tryit" | grep -v '^    \$ \|^        ' |
     sed -n 's/^    //p' > "$WT_DIR/tryit.want"
-check "the README's Try it: a command and 9 lines of output" \
-    eval '[ "$(wc -l < "$WT_DIR/tryit.sh")" = 2 ] &&
-    [ "$(wc -l < "$WT_DIR/tryit.want")" = 9 ]'
+check "the README's Try it: a command and what it prints" \
+    eval '[ -s "$WT_DIR/tryit.sh" ] &&
+    [ "$(wc -l < "$WT_DIR/tryit.want")" -ge 3 ]'
 (cd "$T_ROOT" && t_close_client_fds && timeout 20 bash "$WT_DIR/tryit.sh") \
     > "$WT_DIR/tryit.got" 2>&1
 check "... gives the output it shows" /usr/bin/python3 -c '
