@@ -186,6 +186,12 @@ conn_error(struct wstask *w, struct lws *wsi, const char *in)
 		    "needed: WSTASK_AUTH or the URL)" : st == 403 ?
 		    " (forbidden)" : "");
 		run_conn_failed(w, why);
+	} else if (w->w_url.u_tls && in && (strstr(in, "SSL") ||
+	    strstr(in, "ssl") || strstr(in, "tls"))) {
+		snprintf(why, sizeof(why), "TLS failed (a server without "
+		    "TLS, or a certificate not trusted: SSL_CERT_FILE can "
+		    "name its CA): %s", in);
+		run_conn_failed(w, why);
 	} else
 		run_conn_failed(w, in && *in ? in : "connection failed");
 }

@@ -369,7 +369,7 @@ table_log(struct view *v, const struct view_row *r, const char *line)
 
 	if (v->v_drawn)
 		sb_printf(&b, "\r\033[%dA", v->v_drawn);
-	snprintf(head, sizeof(head), "%s %s| ", r->r_id, r->r_name);
+	snprintf(head, sizeof(head), "%s %s: ", r->r_id, r->r_name);
 	w = v->v_cols - 1 - (int)strlen(head);
 	sb_add(&b, "\033[2m", 4);
 	sb_add(&b, head, strlen(head));
