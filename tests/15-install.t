@@ -75,9 +75,9 @@ listing() {
 	    LC_ALL=C sort
 }
 {
-	for d in etc etc/default etc/init.d prefix prefix/libexec \
+	for d in etc etc/default etc/init.d prefix prefix/bin prefix/libexec \
 	    prefix/libexec/wstaskd prefix/sbin prefix/share prefix/share/man \
-	    prefix/share/man/man7 prefix/share/man/man8 prefix/share/wstaskd \
+	    prefix/share/man/man1 prefix/share/man/man7 prefix/share/man/man8 prefix/share/wstaskd \
 	    prefix/share/wstaskd/examples \
 	    prefix/share/wstaskd/examples/handlers prefix/share/wstaskd/www \
 	    systemd; do
@@ -86,6 +86,8 @@ listing() {
 	echo "644 etc/default/wstaskd"
 	echo "755 etc/init.d/wstaskd"
 	echo "755 prefix/sbin/wstaskd"
+	echo "755 prefix/bin/wstask"
+	echo "644 prefix/share/man/man1/wstask.1"
 	echo "644 prefix/share/man/man7/wstaskd.7"
 	echo "644 prefix/share/man/man8/wstaskd.8"
 	echo "644 systemd/wstaskd.service"
@@ -308,10 +310,12 @@ LC_ALL=C sort > "$WT_DIR/expected" <<EOF
 755 etc/default
 755 etc/init.d
 755 prefix
+755 prefix/bin
 755 prefix/libexec
 755 prefix/sbin
 755 prefix/share
 755 prefix/share/man
+755 prefix/share/man/man1
 755 prefix/share/man/man7
 755 prefix/share/man/man8
 755 run
