@@ -154,6 +154,8 @@ check "... no such handler" one_line nodesc 'no-such-handler: no such handler'
 "$WSTASK" -u "$T_URL" -s wt-26.int sleep=30 sleep=30 > "$WT_DIR/int.out" 2>&1 &
 pid=$!
 wait_for 10 grep -q '"started","batch":"1","id":"1"' "$WT_DIR/int.out"
+# started comes at the spawn: wait until both handlers have said their pid
+wait_for 10 records_ge start wt-26.int 1 2
 kill -INT "$pid"
 wait "$pid"
 st=$?
