@@ -153,13 +153,12 @@ static int
 main_getopt(int argc, char **argv, struct cmdline *c)
 {
 	struct option	 longopts[NOPTS + 1];
-	char		 shortopts[2 * NOPTS + 3], *sp = shortopts;
+	char		 shortopts[2 * NOPTS + 2], *sp = shortopts;
 	size_t		 i;
 	int		 ch;
 
 	memset(longopts, 0, sizeof(longopts));
-	*sp++ = '+';	/* options first: a TASK's ARGS may start with '-' */
-	*sp++ = ':';
+	*sp++ = ':';	/* report a missing argument as ':' */
 	for (i = 0; i < NOPTS; i++) {
 		longopts[i].name = opt_table[i].o_long;
 		longopts[i].has_arg = opt_table[i].o_arg ? required_argument :

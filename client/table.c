@@ -238,15 +238,13 @@ table_progress(struct sbuf *b, const struct view_row *r, int width)
 }
 
 static void
-table_row(struct sbuf *b, const struct view *v, const struct view_row *r,
-    const struct cols *c)
+table_row(struct sbuf *b, const struct view_row *r, const struct cols *c)
 {
 	char	t[32];
 	double	ms = r->r_state == TS_RUNNING ?
 	    (double)(now_usec() - r->r_start) / 1000 :
 	    r->r_state == TS_OK || r->r_state == TS_FAILED ? (double)r->r_ms : NAN;
 
-	(void)v;
 	view_duration(t, sizeof(t), ms);
 	if (isnan(ms))
 		t[0] = '\0';
@@ -343,7 +341,7 @@ table_draw(struct view *v, bool final)
 	lines++;
 	for (i = 0; i < v->v_n; i++)
 		if (show[i]) {
-			table_row(&b, v, &v->v_rows[i], &c);
+			table_row(&b, &v->v_rows[i], &c);
 			lines++;
 		}
 	if (shown < v->v_n) {

@@ -6,7 +6,7 @@
 # and for the ends that it cannot be made to show on demand (4002, a server
 # that is not wstaskd).  wstask(1) against --help is checked at the end.
 . "$(dirname "$0")/lib.sh"
-plan 86
+plan 90
 
 WSTASK=$T_BUILD/wstask
 FAKE=$T_ROOT/tests/fakewstaskd.py
@@ -93,6 +93,8 @@ expect_status "a bad port in WSTASK_URL: exit 64" 64 badenv
 check "... naming WSTASK_URL" one_line badenv 'WSTASK_URL=ws://127.0.0.1:99999/stream: bad port'
 ws badsess -u "$T_URL" -s 'a b' echo
 expect_status "a bad -s session id: exit 64" 64 badsess
+ws twosess -u "$T_URL?session=a" -s b echo
+expect_status "-s and a URL that names a session: exit 64" 64 twosess
 ws badlimit -u "$T_URL" -l 0 echo
 expect_status "-l 0: exit 64" 64 badlimit
 ws notask -u "$T_URL"
@@ -136,6 +138,8 @@ expect_status "-q: the exit status still says a task failed" 1 quiet
 check "... nothing on stdout" test ! -s "$WT_DIR/quiet.out"
 check "... the failure on stderr" one_line quiet 'task 1 \(fail\) failed: exit status 4'
 
+ws after echo=1 -u "$T_URL" -l 1
+expect_status "options may follow the TASKs" 0 after
 WSTASK_URL=$T_URL ws env echo=1
 expect_status "WSTASK_URL is the default URL" 0 env
 ws unix -u "ws+unix:$WT_DIR/d.sock" echo=1
@@ -169,6 +173,15 @@ if [ "${#pids[@]}" = 2 ] && assert_dead 2 "${pids[@]}"; then
 else
 	fail "... and no task of it is left" "pids: ${pids[*]}"
 fi
+
+"$WSTASK" -u "$T_URL" sleep=30 > "$WT_DIR/term.out" 2>&1 &
+pid=$!
+wait_for 10 grep -q '"started"' "$WT_DIR/term.out"
+kill -TERM "$pid"
+wait "$pid"
+st=$?
+expect_status "SIGTERM: the same, exit 143" 143 term
+check "... after the cancelled event" grep -q '"type":"cancelled"' "$WT_DIR/term.out"
 
 # --- a terminal: the live table, plain lines, --json ---
 pty table "TERM=xterm '$WSTASK' -u '$T_URL' sleep=0.6 echo='\"hi\"' fail"
