@@ -8,6 +8,7 @@
  * Then the loop runs until run.c (or http.c) has decided the status.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -271,12 +272,18 @@ main_loop(struct wstask *w)
 	if (w->w_list && http_path(w, &path))
 		fatalx("out of memory");
 	if (conn_open(w, path) == 0)
-		while (w->w_phase != PH_FINISHED)
+		while (w->w_phase != PH_FINISHED) {
 			if (lws_service(w->w_ctx, 0) < 0) {
 				run_decide(w, EXIT_PROTOCOL, "failed",
 				    "the event loop failed");
 				break;
 			}
+			/* closing the connection cancels what still runs */
+			if (w->w_view.v_gone) {
+				run_decide(w, 128 + SIGPIPE, NULL, NULL);
+				break;
+			}
+		}
 	free(path);
 	return w->w_exit;
 }

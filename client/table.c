@@ -147,8 +147,7 @@ table_write(struct view *v, const struct sbuf *b)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			log_warn("write to stdout");
-			v->v_broken = true;
+			view_broken(v);
 			return;
 		}
 		off += (size_t)n;

@@ -8,6 +8,7 @@
  * -q (nothing on stdout, a line on stderr per failed task).  Nothing here
  * decides the exit status: run.c does.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,10 +36,22 @@ view_out(struct view *v, const char *fmt, ...)
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
-	if (fflush(stdout) == EOF) {
+	if (fflush(stdout) == EOF)
+		view_broken(v);
+}
+
+/*
+ * Stdout failed.  A reader that went away (`wstask ... | head') is no
+ * error to report: the run ends as if SIGPIPE had ended it.
+ */
+void
+view_broken(struct view *v)
+{
+	if (errno == EPIPE)
+		v->v_gone = true;
+	else
 		log_warn("write to stdout");
-		v->v_broken = true;
-	}
+	v->v_broken = true;
 }
 
 int

@@ -46,7 +46,9 @@ struct view {
 	int64_t		 v_t0;
 	int		 v_drawn;	/* lines of the last frame */
 	int64_t		 v_drawn_at;
-	bool		 v_dirty, v_closed, v_broken;
+	bool		 v_dirty, v_closed;
+	bool		 v_broken;	/* stdout failed: write no more */
+	bool		 v_gone;	/* ... because its reader went away */
 	int		 v_cols, v_lines;
 };
 
@@ -56,6 +58,7 @@ void	view_tick(struct view *v);
 void	view_resize(struct view *v);
 void	view_end(struct view *v, const char *how);
 void	view_free(struct view *v);
+void	view_broken(struct view *v);
 bool	view_live(const struct view *v);
 
 /* table.c */

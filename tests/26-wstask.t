@@ -6,7 +6,7 @@
 # and for the ends that it cannot be made to show on demand (4002, a server
 # that is not wstaskd).  wstask(1) against --help is checked at the end.
 . "$(dirname "$0")/lib.sh"
-plan 90
+plan 94
 
 WSTASK=$T_BUILD/wstask
 FAKE=$T_ROOT/tests/fakewstaskd.py
@@ -183,6 +183,14 @@ st=$?
 expect_status "SIGTERM: the same, exit 143" 143 term
 check "... after the cancelled event" grep -q '"type":"cancelled"' "$WT_DIR/term.out"
 
+"$WSTASK" -u "$T_URL" -s wt-26.pipe sleep=30 sleep=30 2> "$WT_DIR/pipe.err" |
+    head -n 1 > "$WT_DIR/pipe.out"
+st=${PIPESTATUS[0]}
+expect_status "stdout's reader gone (| head): exit 141" 141 pipe
+check "... quietly" test ! -s "$WT_DIR/pipe.err"
+check "... and the daemon cancels the batch" wait_for 5 \
+    grep -q 'event=cancelled session=wt-26.pipe batch=1 reason=closed' "$WT_DIR/daemon.log"
+
 # --- a terminal: the live table, plain lines, --json ---
 pty table "TERM=xterm '$WSTASK' -u '$T_URL' sleep=0.6 echo='\"hi\"' fail"
 expect_status "under a terminal: exit 1 (a task failed)" 1 table
@@ -326,3 +334,11 @@ check "--list over wss with auth" grep -qx echo "$WT_DIR/wsslist.out"
 . "$T_ROOT/tests/manpage.sh"
 check_options "$WSTASK" "$MAN1"
 check_lint "$MAN1"
+
+# Under SANITIZE=1 wstask itself is instrumented: no report in anything
+# it wrote (lib.sh checks only the daemon's log).
+if grep -lE 'AddressSanitizer|LeakSanitizer|runtime error:' "$WT_DIR"/*.out "$WT_DIR"/*.err > "$WT_DIR/san.list" 2>/dev/null; then
+	fail "no sanitizer report from wstask" "$(cat "$WT_DIR/san.list")"
+else
+	ok "no sanitizer report from wstask"
+fi
