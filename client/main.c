@@ -90,7 +90,7 @@ main_usage(FILE *fp)
 	}
 	fprintf(fp, "Exit status: 0 all tasks ok, 1 a task failed, 2 the batch "
 	    "was refused,\n3 cannot connect or protocol error, 4 superseded "
-	    "or killed, 5 server\nshut down, 64 bad usage, 130 interrupted.\n");
+	    "or killed, 5 server\nshut down, 64 bad usage, 130 interrupted,\n141 the reader of stdout went away.\n");
 }
 
 static noreturn void
