@@ -6,7 +6,7 @@
 # and for the ends that it cannot be made to show on demand (4002, a server
 # that is not wstaskd).  wstask(1) against --help is checked at the end.
 . "$(dirname "$0")/lib.sh"
-plan 94
+plan 100
 
 WSTASK=$T_BUILD/wstask
 FAKE=$T_ROOT/tests/fakewstaskd.py
@@ -191,6 +191,18 @@ check "... quietly" test ! -s "$WT_DIR/pipe.err"
 check "... and the daemon cancels the batch" wait_for 5 \
     grep -q 'event=cancelled session=wt-26.pipe batch=1 reason=closed' "$WT_DIR/daemon.log"
 
+# Superseded and shut down, by the real daemon.
+"$WSTASK" -u "$T_URL" -s wt-26.sup sleep=30 > "$WT_DIR/sup1.out" 2> "$WT_DIR/sup1.err" &
+pid=$!
+wait_for 10 grep -q '"started"' "$WT_DIR/sup1.out"
+ws sup2 -u "$T_URL" -s wt-26.sup echo=1
+expect_status "a second wstask of the session runs its batch" 0 sup2
+check "... ready says it superseded one" grep -q '"superseded":true' "$WT_DIR/sup2.out"
+wait "$pid"
+st=$?
+expect_status "the first one: superseded, exit 4" 4 sup1
+check "... saying so" one_line sup1 'superseded: a newer connection of session wt-26.sup took over'
+
 # --- a terminal: the live table, plain lines, --json ---
 pty table "TERM=xterm '$WSTASK' -u '$T_URL' sleep=0.6 echo='\"hi\"' fail"
 expect_status "under a terminal: exit 1 (a task failed)" 1 table
@@ -307,8 +319,15 @@ fi
 kill "$FAKE_PID" 2>/dev/null
 wait "$FAKE_PID" 2>/dev/null
 
-# --- TLS and basic auth ---
+# --- the daemon stops under a batch: exit 5; then TLS and basic auth ---
+"$WSTASK" -u "$T_URL" sleep=30 > "$WT_DIR/down.out" 2> "$WT_DIR/down.err" &
+pid=$!
+wait_for 10 grep -q '"started"' "$WT_DIR/down.out"
 stop_wstaskd
+wait "$pid"
+st=$?
+expect_status "the server shuts down under a batch: exit 5" 5 down
+check "... saying so" one_line down 'shutting down'
 pki=$WT_DIR/pki
 mkdir -p "$pki"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
