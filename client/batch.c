@@ -216,20 +216,22 @@ batch_set(cJSON *run, long limit, bool log)
 	return 0;
 }
 
-/* A task's id as the server will name it: given, or its index. */
-const char *
-batch_task_id(const cJSON *task, size_t index, char *buf, size_t len)
+/* A task's id as the server will name it (given, or its index), or NULL. */
+char *
+batch_task_id(const cJSON *task, size_t index)
 {
 	const cJSON	*id = cJSON_GetObjectItemCaseSensitive(task, "id");
+	char		*s;
+	int		 n;
 
 	if (cJSON_IsObject(task) && cJSON_IsString(id))
-		snprintf(buf, len, "%s", id->valuestring);
-	else if (cJSON_IsObject(task) && cJSON_IsNumber(id) &&
+		return strdup(id->valuestring);
+	if (cJSON_IsObject(task) && cJSON_IsNumber(id) &&
 	    id->valuedouble == trunc(id->valuedouble))
-		snprintf(buf, len, "%.0f", id->valuedouble);
+		n = asprintf(&s, "%.0f", id->valuedouble);
 	else
-		snprintf(buf, len, "%zu", index);
-	return buf;
+		n = asprintf(&s, "%zu", index);
+	return n < 0 ? NULL : s;
 }
 
 const char *

@@ -9,13 +9,12 @@
 
 #include <cJSON.h>
 
-#define BATCH_ID_MAX	64	/* room for a task id as shown; longer is cut */
+#define BATCH_NAME_MAX	64	/* room for a batch name as shown */
 
 cJSON		*batch_from_args(char **tasks, int n, char *err, size_t errlen);
 cJSON		*batch_from_file(const char *path, char *err, size_t errlen);
 int		 batch_set(cJSON *run, long limit, bool log);
-const char	*batch_task_id(const cJSON *task, size_t index, char *buf,
-		    size_t len);
+char		*batch_task_id(const cJSON *task, size_t index);
 const char	*batch_task_name(const cJSON *task);
 
 #endif

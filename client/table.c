@@ -361,7 +361,7 @@ void
 table_log(struct view *v, const struct view_row *r, const char *line)
 {
 	struct sbuf	b = { NULL, 0, 0, false };
-	char		head[BATCH_ID_MAX + 64];
+	char		head[128];
 	int		w;
 
 	if (v->v_drawn)

@@ -70,9 +70,9 @@ view_init(struct view *v, enum view_mode mode, const cJSON *run)
 		return -1;
 	}
 	cJSON_ArrayForEach(t, tasks) {
-		batch_task_id(t, i, v->v_rows[i].r_id, sizeof(v->v_rows[i].r_id));
+		v->v_rows[i].r_id = batch_task_id(t, i);
 		v->v_rows[i].r_name = strdup(batch_task_name(t));
-		if (v->v_rows[i].r_name == NULL) {
+		if (v->v_rows[i].r_id == NULL || v->v_rows[i].r_name == NULL) {
 			log_warn("strdup");
 			return -1;
 		}
@@ -371,6 +371,7 @@ view_free(struct view *v)
 	size_t	i;
 
 	for (i = 0; i < v->v_n; i++) {
+		free(v->v_rows[i].r_id);
 		free(v->v_rows[i].r_name);
 		free(v->v_rows[i].r_text);
 		free(v->v_rows[i].r_value);

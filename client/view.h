@@ -22,7 +22,7 @@ enum view_mode {
 enum task_state { TS_WAITING, TS_RUNNING, TS_OK, TS_FAILED, TS_CANCELLED };
 
 struct view_row {
-	char		 r_id[BATCH_ID_MAX];
+	char		*r_id;
 	char		*r_name;
 	enum task_state	 r_state;
 	bool		 r_bar;		/* progress has done and total */
@@ -38,7 +38,7 @@ struct view {
 	struct view_row	*v_rows;
 	size_t		 v_n;
 	size_t		 v_hint;	/* where the last lookup found its row */
-	char		 v_batch[BATCH_ID_MAX];
+	char		 v_batch[BATCH_NAME_MAX];
 	char		 v_session[130];
 	size_t		 v_ok, v_failed, v_running, v_cancelled;
 	long		 v_ms;		/* the batch's time, from done */
