@@ -55,9 +55,9 @@ listing() {
 	    LC_ALL=C sort
 }
 {
-	for d in etc etc/default etc/init.d prefix prefix/libexec \
+	for d in etc etc/default etc/init.d prefix prefix/bin prefix/libexec \
 	    prefix/libexec/wstaskd prefix/sbin prefix/share prefix/share/man \
-	    prefix/share/man/man7 prefix/share/man/man8 prefix/share/wstaskd \
+	    prefix/share/man/man1 prefix/share/man/man7 prefix/share/man/man8 prefix/share/wstaskd \
 	    prefix/share/wstaskd/examples \
 	    prefix/share/wstaskd/examples/handlers prefix/share/wstaskd/www \
 	    systemd; do
@@ -66,6 +66,8 @@ listing() {
 	echo "644 etc/default/wstaskd"
 	echo "755 etc/init.d/wstaskd"
 	echo "755 prefix/sbin/wstaskd"
+	echo "755 prefix/bin/wstask"
+	echo "644 prefix/share/man/man1/wstask.1"
 	echo "644 prefix/share/man/man7/wstaskd.7"
 	echo "644 prefix/share/man/man8/wstaskd.8"
 	echo "644 prefix/share/wstaskd/created-dirs"
