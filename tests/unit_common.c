@@ -18,17 +18,7 @@
 #include "log.h"
 #include "msg.h"
 #include "proc.h"
-
-static int	n_test, n_failed;
-
-static void
-ok(int cond, const char *desc)
-{
-	n_test++;
-	if (!cond)
-		n_failed++;
-	printf("%sok %d - %s\n", cond ? "" : "not ", n_test, desc);
-}
+#include "tap.h"
 
 static int
 open_fds(void)
