@@ -60,7 +60,9 @@
  * failing value.  Why a schema is invalid: "POINTER: what is wrong", with
  * POINTER into the schema (e.g. "/properties/n/minimum: must be a number,
  * not \"3\""); the root itself can only fail as "the schema must be an
- * object, not ...".
+ * object, not ..."; control characters in that pointer are written \xHH
+ * so that why stays one line.  schema_err.path is the exact pointer: a
+ * member name may put any character in it, so escape it to log it.
  */
 #include <math.h>
 #include <regex.h>
@@ -254,19 +256,37 @@ schema_show_name(const char *name, char *buf, size_t len)
 
 /* ---- compiling ---- */
 
+/* The pointer for a one-line why: control characters as \xHH. */
+static void
+schema_ptr_oneline(const struct schema_ptr *p, char *buf, size_t len)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < p->len && n + 5 < len; i++) {
+		unsigned char ch = (unsigned char)p->buf[i];
+
+		if (ch < 0x20 || ch == 0x7f)
+			n += (size_t)snprintf(buf + n, len - n, "\\x%02x", ch);
+		else
+			buf[n++] = (char)ch;
+	}
+	buf[n] = '\0';
+}
+
 static int
 schema_cfail(struct schema_cctx *c, const char *fmt, ...)
 {
-	char	text[384];
+	char	text[384], ptr[sizeof(c->p.buf) * 2];
 	va_list	ap;
 
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	schema_ptr_oneline(&c->p, ptr, sizeof(ptr));
 	if (c->p.len == 0 && c->p.cut == 0)
 		snprintf(c->why, c->whylen, "the schema %s", text);
 	else
-		snprintf(c->why, c->whylen, "%s%s: %s", c->p.buf,
+		snprintf(c->why, c->whylen, "%s%s: %s", ptr,
 		    c->p.cut > 0 ? "/..." : "", text);
 	return -1;
 }
@@ -429,18 +449,34 @@ schema_pattern_interval(const char **pp)
 	return n > 0 ? n : 1;
 }
 
+struct schema_pgroup {
+	uint64_t	total;	/* atoms in the group so far */
+	uint64_t	last;	/* atoms in its last piece, which a quantifier copies */
+};
+
+/* The last piece made k copies of itself, as glibc's regcomp does. */
+static void
+schema_pattern_repeat(struct schema_pgroup *g, uint64_t k)
+{
+	uint64_t	q = schema_sat(g->last * k);
+
+	g->total = schema_sat(g->total + (q - g->last));
+	g->last = q;
+}
+
 /*
  * What regcomp accepts but matching cannot bound: back-references, and
- * the size of the pattern once its intervals are expanded (each group's
- * size is the sum of its atoms; a quantifier multiplies the last atom).
+ * the size of the pattern once regcomp has expanded it: a group's size is
+ * the sum of its pieces', and {m,n} (n copies; m + 1 for {m,}) and +
+ * (two) copy the piece before them, so that nested repetitions multiply.
  * NULL when acceptable.  Malformed syntax is left to regcomp.
  */
 static const char *
 schema_pattern_cost(const char *p)
 {
-	struct { uint64_t total, last; } g[PATTERN_GROUPS_MAX + 1];
-	size_t		top = 0;
-	uint64_t	k;
+	struct schema_pgroup	g[PATTERN_GROUPS_MAX + 1];
+	size_t			top = 0;
+	uint64_t		k;
 
 	memset(&g[0], 0, sizeof(g[0]));
 	for (; *p != '\0'; p++) {
@@ -459,13 +495,13 @@ schema_pattern_cost(const char *p)
 			top--;
 			g[top].last = k;
 			g[top].total = schema_sat(g[top].total + k);
-		} else if (*p == '*' || *p == '+' || *p == '?')
-			g[top].total = schema_sat(g[top].total + g[top].last);
-		else if (*p == '{' && (k = schema_pattern_interval(&p)) > 0) {
-			g[top].total = schema_sat(g[top].total +
-			    schema_sat(g[top].last * k));
-			g[top].last = schema_sat(g[top].last * (k + 1));
-		} else if (*p == '|')
+		} else if (*p == '*' || *p == '?')
+			;	/* a loop on the atom, not a copy */
+		else if (*p == '+')
+			schema_pattern_repeat(&g[top], 2);	/* E+ is E E* */
+		else if (*p == '{' && (k = schema_pattern_interval(&p)) > 0)
+			schema_pattern_repeat(&g[top], k);
+		else if (*p == '|')
 			g[top].last = 0;
 		else {
 			if (*p == '[')
