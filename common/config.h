@@ -17,6 +17,7 @@
 #include "cidr.h"
 #include "origin.h"
 #include "tls.h"
+#include "userdb.h"
 
 #define DEF_LISTEN		"127.0.0.1:8080"
 #define DEF_PATH		"/stream"
@@ -94,8 +95,8 @@ struct config {
 	char		*ssl_cert;	/* paths as given */
 	char		*ssl_key;
 	struct tls_pem	 tls;		/* read at start; cert NULL: no TLS */
-	char		**credentials;	/* "user:password" */
-	size_t		 ncredentials;
+	struct userdb	 users;		/* --credential and --credentials */
+	char		*credentials_file; /* --credentials, read after the drop */
 	struct cidr	*trusted;	/* --trusted-proxy */
 	size_t		 ntrusted;
 };

@@ -92,6 +92,22 @@ loop_stop(struct supervisor *sv, int sig)
 	spawn_shutdown(sv);
 }
 
+/*
+ * Spares were forked with the users of their moment: after a reload they
+ * go, and the top-up forks them anew with the new table.
+ */
+static void
+loop_renew_spares(struct supervisor *sv)
+{
+	struct worker	*w;
+
+	while ((w = TAILQ_FIRST(&sv->sv_spares)) != NULL) {
+		spawn_unspare(sv, w);
+		spawn_tell_go(sv, w, REASON_SHUTDOWN);
+	}
+	spawn_top_up(sv);
+}
+
 static void
 loop_signal(struct supervisor *sv)
 {
@@ -111,6 +127,8 @@ loop_signal(struct supervisor *sv)
 		case SIGHUP:
 			log_reopen();
 			log_info("event=reopen-log");
+			if (users_reload(sv->sv_cfg))
+				loop_renew_spares(sv);
 			break;
 		case SIGUSR1:
 			session_dump(sv);

@@ -88,11 +88,8 @@ main_free(struct supervisor *sv, struct config *cfg)
 	free(cfg->ssl_cert);
 	free(cfg->ssl_key);
 	tls_pem_free(&cfg->tls);
-	for (i = 0; i < cfg->ncredentials; i++) {
-		explicit_bzero(cfg->credentials[i], strlen(cfg->credentials[i]));
-		free(cfg->credentials[i]);
-	}
-	free(cfg->credentials);
+	userdb_free(&cfg->users);
+	free(cfg->credentials_file);
 	free(cfg->user);
 	free(cfg->group);
 }
@@ -120,6 +117,13 @@ main(int argc, char **argv)
 	}
 	/* Sockets and the pid file are not tried: a running daemon holds them. */
 	if (cfg.check_only) {
+		users_load(&cfg);
+		if (catalog_check(&cfg, true) != 0) {
+			fprintf(stderr, "wstaskd: invalid manifests in %s\n",
+			    cfg.tasks_dir);
+			main_free(NULL, &cfg);
+			return 1;
+		}
 		fprintf(stderr, "wstaskd: configuration ok\n");
 		main_free(NULL, &cfg);
 		return 0;
@@ -141,6 +145,8 @@ main(int argc, char **argv)
 	sv.sv_pid = getpid();
 	daemon_pidfile_write(&sv);
 	daemon_drop_privileges(&cfg);
+	users_load(&cfg);
+	catalog_check(&cfg, false);
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		fatal("prctl PR_SET_CHILD_SUBREAPER");
 	loop_init(&sv);

@@ -121,8 +121,12 @@ static const struct opt opt_table[] = {
 	  "chain)" },
 	{ "ssl-key", 0, "FILE", 0, 0, CFG(ssl_key), opt_string,
 	  "the PEM private key of --ssl-cert" },
+	{ "credentials", 0, "FILE", 0, 0, CFG(credentials_file), opt_string,
+	  "require HTTP basic auth for the users in FILE (USER:HASH lines, "
+	  "crypt(3) hashes); reread on SIGHUP; session ids are then per user" },
 	{ "credential", 0, "USER:PASS", 0, 0, 0, opt_credential,
-	  "require HTTP basic auth; repeatable; session ids are then per user" },
+	  "require HTTP basic auth for USER with password PASS (visible in "
+	  "ps: prefer --credentials); repeatable" },
 	{ "user", 0, "USER", 0, 0, CFG(user), opt_string,
 	  "after binding, drop privileges to USER (and its group)" },
 	{ "group", 0, "GROUP", 0, 0, CFG(group), opt_string,
@@ -258,7 +262,7 @@ static void
 opt_credential(const struct opt *o, const char *arg, struct config *cfg)
 {
 	const char	*colon = strchr(arg, ':');
-	char		**v, *c;
+	char		 why[128];
 	size_t		 ulen, i;
 
 	if (colon == NULL || colon == arg || colon[1] == '\0')
@@ -271,11 +275,8 @@ opt_credential(const struct opt *o, const char *arg, struct config *cfg)
 			opt_fail(o, "user name must be of A-Z a-z 0-9 . _ @ + -");
 	if (strlen(colon + 1) > 256)
 		opt_fail(o, "password longer than 256");
-	if ((c = strdup(arg)) == NULL)
-		fatal("strdup");
-	cfg->credentials = v = opt_grow(cfg->credentials, cfg->ncredentials,
-	    sizeof(*v));
-	v[cfg->ncredentials++] = c;
+	if (userdb_add_plain(&cfg->users, arg, why, sizeof(why)) < 0)
+		opt_fail(o, "%s", why);
 }
 
 static void
@@ -596,6 +597,13 @@ options_finish(struct config *cfg)
 	if (cfg->pidfile) {
 		dir = cfg->pidfile;
 		if ((cfg->pidfile = absolute_path("pidfile", dir)) == NULL)
+			fatal("asprintf");
+		free(dir);
+	}
+	if (cfg->credentials_file) {
+		dir = cfg->credentials_file;
+		cfg->credentials_file = absolute_path("credentials", dir);
+		if (cfg->credentials_file == NULL)
 			fatal("asprintf");
 		free(dir);
 	}

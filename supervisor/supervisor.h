@@ -82,7 +82,7 @@ RB_HEAD(worker_tree, worker);
 RB_HEAD(session_tree, session);
 
 struct supervisor {
-	const struct config	*sv_cfg;
+	struct config		*sv_cfg;	/* ours: workers get it const */
 	pid_t			 sv_pid;
 	int			 sv_epfd;
 	int			 sv_sigfd;
@@ -124,6 +124,13 @@ void		 daemon_pidfile_remove(struct supervisor *sv);
 int		 daemon_detach(void);
 void		 daemon_ready(int fd);
 void		 daemon_drop_privileges(const struct config *cfg);
+
+/* users.c */
+void		 users_load(struct config *cfg);
+bool		 users_reload(struct config *cfg);
+
+/* catalog.c */
+int		 catalog_check(const struct config *cfg, bool to_stderr);
 
 /* options.c */
 void		 options_parse(int argc, char **argv, struct config *cfg);

@@ -122,14 +122,15 @@ cross=$(cat "$T_BUILD"/supervisor/*.d 2>/dev/null | grep -c 'worker/')
 cross=$((cross + $(cat "$T_BUILD"/worker/*.d 2>/dev/null | grep -c 'supervisor/')))
 check "compiled: common/ depends on no header of a role, the roles on none of each other" \
     eval '[ -n "$deps" ] && ! grep -qE "(^|[ /])(supervisor|worker)/" <<< "$deps" && [ "$cross" = 0 ]'
-# The runtime libraries: libwebsockets, libbsd, libcjson, libc and what
+# The runtime libraries: libwebsockets, libbsd, libcjson, libcrypt (SPEC
+# 8.5: passwords are checked with crypt_r), libc and what
 # they pull in themselves.
 libs_of() { ldd "$1" | awk '$2 == "=>" { print $1 } $2 != "=>" { print $1 }' | sed 's|.*/||'; }
 allowed=$(
 	# make check SANITIZE=1 adds the sanitizers' runtimes.
 	san=
 	ldd "$WSTASKD" | grep -q libasan && san='libasan libubsan'
-	for l in linux-vdso libwebsockets libbsd libcjson libc $san; do
+	for l in linux-vdso libwebsockets libbsd libcjson libcrypt libc $san; do
 		[ "$l" = linux-vdso ] && { echo linux-vdso.so.1; continue; }
 		p=$(ldd "$WSTASKD" | awk -v l="$l" 'index($1, l ".so") == 1 { print $3 }')
 		[ -n "$p" ] || continue
@@ -138,9 +139,9 @@ allowed=$(
 	done | LC_ALL=C sort -u
 )
 extra=$(libs_of "$WSTASKD" | LC_ALL=C sort -u | LC_ALL=C comm -23 - <(printf '%s\n' "$allowed") | paste -sd' ')
-direct=$(ldd "$WSTASKD" | awk '{ print $1 }' | grep -cE '^lib(websockets|bsd|cjson|c)\.so')
-check "ldd: only libwebsockets, libbsd, libcjson, libc and their dependencies ${extra:+(extra: $extra)}" \
-    eval '[ -z "$extra" ] && [ "$direct" = 4 ]'
+direct=$(ldd "$WSTASKD" | awk '{ print $1 }' | grep -cE '^lib(websockets|bsd|cjson|crypt|c)\.so')
+check "ldd: only libwebsockets, libbsd, libcjson, libcrypt, libc and their dependencies ${extra:+(extra: $extra)}" \
+    eval '[ -z "$extra" ] && [ "$direct" = 5 ]'
 
 # ------------------------------------------------------ --help, -V, -h
 help=$("$WSTASKD" --help)

@@ -40,7 +40,7 @@ batch_auto_name(struct wk *k)
 struct batch *
 batch_new(struct wk *k, const struct cJSON *run)
 {
-	struct verr	 e = { NULL, "" };
+	struct verr	 e = { .code = NULL };
 	struct batch	*b;
 	const char	*name = NULL;
 	char		 lname[LOG_ESC_SIZE(BATCH_NAME_MAX)];
@@ -53,7 +53,7 @@ batch_new(struct wk *k, const struct cJSON *run)
 	b->b_wk = k;
 	TAILQ_INIT(&b->b_run);
 	if (validate_run(k, run, b, &name, &e) < 0) {
-		event_error(k, e.code, name, "%s", e.msg);
+		event_refused(k, &e, name);
 		batch_free(b);
 		return NULL;
 	}

@@ -121,19 +121,15 @@ event_ready(struct wk *k, bool superseded)
 	event_push(k, o);
 }
 
-void
-event_error(struct wk *k, const char *code, const char *batch,
-    const char *fmt, ...)
+/* An error event; task and path only for bad_args (SPEC 8.3). */
+static void
+event_error_send(struct wk *k, const char *code, const char *batch,
+    const char *msg, const char *task, const char *path)
 {
-	char	 msg[512], *fixed, lm[LOG_ESC_SIZE(512)],
-		 lb[LOG_ESC_SIZE(BATCH_NAME_MAX)];
+	char	*fixed, lm[LOG_ESC_SIZE(512)], lb[LOG_ESC_SIZE(BATCH_NAME_MAX)];
 	size_t	 len;
-	va_list	 ap;
 	cJSON	*o;
 
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	log_info("event=error session=%s code=%s batch=%s message=\"%s\"",
 	    k->k_session, code, batch ? log_esc(lb, sizeof(lb), batch, false) :
 	    "-", log_esc(lm, sizeof(lm), msg, true));
@@ -144,12 +140,34 @@ event_error(struct wk *k, const char *code, const char *batch,
 	o = event_new("error", NULL);
 	if (o && (!cJSON_AddStringToObject(o, "code", code) ||
 	    !cJSON_AddStringToObject(o, "message", fixed) ||
-	    (batch && !cJSON_AddStringToObject(o, "batch", batch)))) {
+	    (batch && !cJSON_AddStringToObject(o, "batch", batch)) ||
+	    (task && (!cJSON_AddStringToObject(o, "task", task) ||
+	    !cJSON_AddStringToObject(o, "path", path))))) {
 		cJSON_Delete(o);
 		o = NULL;
 	}
 	free(fixed);
 	event_push(k, o);
+}
+
+void
+event_error(struct wk *k, const char *code, const char *batch,
+    const char *fmt, ...)
+{
+	char	 msg[512];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	event_error_send(k, code, batch, msg, NULL, NULL);
+}
+
+/* A run refused by validation. */
+void
+event_refused(struct wk *k, const struct verr *e, const char *batch)
+{
+	event_error_send(k, e->code, batch, e->msg, e->task, e->path);
 }
 
 void

@@ -109,74 +109,6 @@ http_writeable(struct wk *k, struct lws *wsi)
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
-static int
-http_strcmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The sorted names of the usable handlers, as a JSON array. */
-static char *
-http_handlers_json(struct wk *k)
-{
-	struct dirent	 *de;
-	cJSON		 *arr;
-	char		**names = NULL, *json = NULL;
-	size_t		  n = 0, i;
-	DIR		 *d;
-	int		  fd;
-	bool		  complete = false;
-
-	if ((fd = openat(k->k_tasks_fd, ".", O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) < 0 || (d = fdopendir(fd)) == NULL) {
-		log_warn("open %s", k->k_cfg->tasks_dir);
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	/* A partial list would be a wrong answer: any failure is a 500. */
-	for (errno = 0; (de = readdir(d)) != NULL; errno = 0) {
-		char **nn;
-
-		if (handler_check(dirfd(d), de->d_name) != HANDLER_OK)
-			continue;
-		if ((nn = reallocarray(names, n + 1, sizeof(*nn))) == NULL) {
-			log_warn("reallocarray");
-			break;
-		}
-		names = nn;
-		if ((names[n] = strdup(de->d_name)) == NULL) {
-			log_warn("strdup");
-			break;
-		}
-		n++;
-	}
-	if (de == NULL && errno != 0)
-		log_warn("readdir %s", k->k_cfg->tasks_dir);
-	else if (de == NULL)
-		complete = true;
-	closedir(d);
-	if (complete)
-		qsort(names, n, sizeof(*names), http_strcmp);
-	if (complete && (arr = cJSON_CreateArray()) != NULL) {
-		for (i = 0; i < n; i++) {
-			cJSON	*s = cJSON_CreateString(names[i]);
-
-			if (s == NULL || !cJSON_AddItemToArray(arr, s)) {
-				cJSON_Delete(s);
-				break;
-			}
-		}
-		if (i == n && (json = cJSON_PrintUnformatted(arr)) == NULL)
-			log_warnx("cJSON_PrintUnformatted: out of memory");
-		cJSON_Delete(arr);
-	}
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	return json;
-}
-
 /*
  * The path of a GET or HEAD (lws already cut the query off and decoded
  * it), however long: lws's own copy, not one into a buffer of ours.
@@ -212,7 +144,7 @@ http_request(struct wk *k, struct lws *wsi)
 		return http_respond(k, wsi, HTTP_STATUS_OK, "text/plain",
 		    "ok\n", 3);
 	if (!strcmp(uri, "/handlers")) {
-		if ((json = http_handlers_json(k)) == NULL)
+		if ((json = handler_list_json(k)) == NULL)
 			return http_respond(k, wsi,
 			    HTTP_STATUS_INTERNAL_SERVER_ERROR, "text/plain",
 			    "cannot list handlers\n", 21);
@@ -223,6 +155,15 @@ http_request(struct wk *k, struct lws *wsi)
 	}
 	log_debug("event=not-found peer=%s uri=%s", k->k_peer,
 	    log_esc(luri, sizeof(luri), uri, false));
+	if (!strncmp(uri, "/handlers/", 10)) {
+		if ((json = handler_describe_json(k, uri + 10)) == NULL)
+			return http_respond(k, wsi, HTTP_STATUS_NOT_FOUND,
+			    "text/plain", "no such handler\n", 16);
+		rc = http_respond(k, wsi, HTTP_STATUS_OK, "application/json",
+		    json, strlen(json));
+		free(json);
+		return rc;
+	}
 	return http_respond(k, wsi, HTTP_STATUS_NOT_FOUND, "text/plain",
 	    "not found\n", 10);
 }
@@ -234,31 +175,18 @@ http_request(struct wk *k, struct lws *wsi)
 static bool
 http_authorized(struct wk *k, struct lws *wsi)
 {
-	const struct config	*cfg = k->k_cfg;
-	char			 hdr[640], plain[480];
-	size_t			 i, len;
-	int			 n;
-	bool			 ok = false;
+	char	hdr[640], plain[480];
+	int	n;
+	bool	ok;
 
-	if (cfg->ncredentials == 0)
+	if (k->k_cfg->users.db_n == 0)
 		return true;
 	if (lws_hdr_copy(wsi, hdr, sizeof(hdr),
 	    WSI_TOKEN_HTTP_AUTHORIZATION) < 7 || strncasecmp(hdr, "Basic ", 6))
 		return false;
 	n = lws_b64_decode_string(hdr + 6, plain, sizeof(plain) - 1);
-	if (n <= 0)
-		return false;
-	len = (size_t)n;
-	plain[len] = '\0';
-	for (i = 0; i < cfg->ncredentials && !ok; i++) {
-		const char *c = cfg->credentials[i];
-
-		if (strlen(c) == len && lws_timingsafe_bcmp(c, plain, (uint32_t)len) == 0) {
-			ok = true;
-			snprintf(k->k_user, sizeof(k->k_user), "%.*s",
-			    (int)(strchr(c, ':') - c), c);
-		}
-	}
+	ok = n > 0 && userdb_check(&k->k_cfg->users, plain, (size_t)n,
+	    k->k_user, sizeof(k->k_user));
 	explicit_bzero(plain, sizeof(plain));
 	explicit_bzero(hdr, sizeof(hdr));
 	return ok;
@@ -309,7 +237,7 @@ http_unauthorized(struct wk *k, struct lws *wsi)
 int
 http_filter(struct wk *k, struct lws *wsi, const char *uri, size_t len)
 {
-	if (k->k_cfg->ncredentials == 0 || (len == 8 && uri &&
+	if (k->k_cfg->users.db_n == 0 || (len == 8 && uri &&
 	    !memcmp(uri, "/healthz", 8)) || http_authorized(k, wsi))
 		return 0;
 	http_unauthorized(k, wsi);

@@ -227,6 +227,7 @@ worker_init(struct wk *k, const struct config *cfg)
 	k->k_qtail = &k->k_qhead;
 	k->k_state = WS_SPARE;
 	RB_INIT(&k->k_names);
+	RB_INIT(&k->k_badmanifests);
 	k->k_sigfd = worker_signalfd();
 	if ((k->k_nullfd = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
 		fatal("open /dev/null");
@@ -260,6 +261,7 @@ static void
 worker_free(struct wk *k)
 {
 	nameset_clear(&k->k_names);
+	nameset_clear(&k->k_badmanifests);
 	outq_free(k);
 	free(k->k_rx);
 	cJSON_Delete(k->k_held);

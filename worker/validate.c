@@ -3,9 +3,12 @@
  *
  * A run is turned into a batch's tasks here, or refused with the code and
  * text of its first problem: the batch name (unique for the connection),
- * the limit, "log" (SPEC 7.2), the task list (its size against --max-batch), and per task
- * the handler (its name and whether it can run), the id (unique within
- * the batch, defaulted to the index), timeout_ms and args.  Nothing here
+ * the limit, "log" (SPEC 7.2), the task list (its size against
+ * --max-batch), and per task the handler (its name, whether it can run,
+ * its manifest and whether this user may run it), the id (unique within
+ * the batch, defaulted to the index), timeout_ms, and args against the
+ * manifest's schema (bad_args, naming the task, a JSON Pointer into its
+ * args and the rule).  Nothing here
  * sends, starts or changes the connection's state but the task array of
  * the batch being built, which the caller frees on refusal.
  */
@@ -19,16 +22,21 @@
 #include <cJSON.h>
 
 #include "log.h"
+#include "schema.h"
 #include "worker.h"
 
 #define ID_INT_MAX	9007199254740991.0	/* 2^53 - 1: exact in a double */
-#define HANDLER_CACHE	8
+
+struct vhandler {		/* a handler found usable in this pass */
+	const char	*vh_name;
+	struct manifest	 vh_m;
+};
 
 struct vctx {			/* one validation pass */
 	struct wk	*k;
 	struct name_tree ids;
-	const char	*ok[HANDLER_CACHE];	/* handlers found usable */
-	size_t		 nok;
+	struct vhandler	*hs;	/* each handler is read once a pass */
+	size_t		 nhs;
 	struct verr	*e;
 };
 
@@ -54,31 +62,87 @@ validate_int(const cJSON *v, double min, double max, double *out)
 	return true;
 }
 
-/* Asks handler_check() once per name and pass (a batch repeats names). */
 static int
-validate_handler(struct vctx *vc, const char *name, size_t i)
+validate_refuse(struct vctx *vc, size_t i, const char *name,
+    enum handler_state st, const char *why)
 {
-	size_t	j;
-
-	for (j = 0; j < vc->nok; j++)
-		if (!strcmp(vc->ok[j], name))
-			return 0;
-	switch (handler_check(vc->k->k_tasks_fd, name)) {
-	case HANDLER_OK:
-		break;
+	switch (st) {
 	case HANDLER_NOT_FILE:
 		return verr_set(vc->e, "bad_batch", "task %zu: handler \"%s\" "
 		    "is not a regular file", i, name);
 	case HANDLER_NOT_EXEC:
 		return verr_set(vc->e, "bad_batch", "task %zu: handler \"%s\" "
 		    "is not executable", i, name);
+	case HANDLER_BAD_MANIFEST:
+		return verr_set(vc->e, "bad_batch", "task %zu: handler \"%s\" "
+		    "has an invalid manifest %s%s: %s", i, name, name,
+		    MANIFEST_SUFFIX, why);
+	case HANDLER_CLOSED:
+		return verr_set(vc->e, "bad_batch", "task %zu: handler \"%s\" "
+		    "is only for the users its manifest names, and the server "
+		    "has no users", i, name);
 	default:
 		return verr_set(vc->e, "bad_batch", "task %zu: unknown handler "
 		    "\"%s\"", i, name);
 	}
-	if (vc->nok < HANDLER_CACHE)
-		vc->ok[vc->nok++] = name;
-	return 0;
+}
+
+/* The handler's manifest (read once per name and pass), or NULL refused. */
+static const struct manifest *
+validate_handler(struct vctx *vc, const char *name, size_t i)
+{
+	enum handler_state	 st;
+	struct vhandler		*h;
+	char			 why[256];
+	size_t			 j;
+
+	for (j = 0; j < vc->nhs; j++)
+		if (!strcmp(vc->hs[j].vh_name, name))
+			return &vc->hs[j].vh_m;
+	if ((h = reallocarray(vc->hs, vc->nhs + 1, sizeof(*h))) == NULL) {
+		verr_set(vc->e, "bad_batch", "out of memory");
+		return NULL;
+	}
+	vc->hs = h;
+	h += vc->nhs;
+	if ((st = handler_load(vc->k, name, &h->vh_m, why, sizeof(why))) !=
+	    HANDLER_OK) {
+		validate_refuse(vc, i, name, st, why);
+		return NULL;
+	}
+	h->vh_name = name;
+	vc->nhs++;
+	return &h->vh_m;
+}
+
+/* SPEC 8.3: args (absent: null) against the manifest's schema. */
+static int
+validate_args(struct vctx *vc, const struct manifest *m, const cJSON *args,
+    const struct task *t)
+{
+	cJSON			 null_args = { .type = cJSON_NULL };
+	struct schema_err	 se;
+
+	if (m->m_args == NULL || schema_validate(m->m_args, args ? args :
+	    &null_args, &se) == 0)
+		return 0;
+	vc->e->task = t->t_id;
+	strlcpy(vc->e->path, se.path, sizeof(vc->e->path));
+	return verr_set(vc->e, "bad_args", "task %s: %s: %s", t->t_id,
+	    se.path[0] ? se.path : "args", se.msg);
+}
+
+/* The smallest of the task's, the manifest's and --task-timeout wins. */
+static void
+validate_timeout(struct vctx *vc, const struct manifest *m, struct task *t)
+{
+	uint64_t	flag = vc->k->k_cfg->task_timeout_s * UINT64_C(1000);
+
+	if (m->m_timeout_ms && (t->t_timeout_ms == 0 ||
+	    m->m_timeout_ms < t->t_timeout_ms))
+		t->t_timeout_ms = m->m_timeout_ms;
+	if (flag && (t->t_timeout_ms == 0 || t->t_timeout_ms > flag))
+		t->t_timeout_ms = flag;
 }
 
 static int
@@ -106,9 +170,8 @@ validate_id(const cJSON *v, size_t i, char **out, struct verr *e)
 static int
 validate_fields(struct vctx *vc, const cJSON *v, size_t i, struct task *t)
 {
-	const struct config	*cfg = vc->k->k_cfg;
-	const cJSON		*f;
-	double			 d;
+	const cJSON	*f;
+	double		 d;
 
 	if (validate_id(cJSON_GetObjectItemCaseSensitive(v, "id"), i,
 	    &t->t_id, vc->e) < 0)
@@ -118,9 +181,6 @@ validate_fields(struct vctx *vc, const cJSON *v, size_t i, struct task *t)
 		return verr_set(vc->e, "bad_batch", "task %zu: timeout_ms must "
 		    "be an integer from 1 to 2147483647", i);
 	t->t_timeout_ms = f ? (uint64_t)d : 0;
-	if (cfg->task_timeout_s && (t->t_timeout_ms == 0 ||
-	    t->t_timeout_ms > cfg->task_timeout_s * UINT64_C(1000)))
-		t->t_timeout_ms = cfg->task_timeout_s * UINT64_C(1000);
 	f = cJSON_GetObjectItemCaseSensitive(v, "args");
 	if (f && (t->t_args = cJSON_PrintUnformatted(f)) == NULL)
 		return verr_set(vc->e, "bad_batch", "task %zu: args cannot be "
@@ -132,8 +192,9 @@ validate_fields(struct vctx *vc, const cJSON *v, size_t i, struct task *t)
 static int
 validate_task(struct vctx *vc, const cJSON *v, size_t i, struct task *t)
 {
-	const cJSON	*name = v;
-	bool		 oom = false;
+	const struct manifest	*m;
+	const cJSON		*name = v;
+	bool			 oom = false;
 
 	if (cJSON_IsObject(v))
 		name = cJSON_GetObjectItemCaseSensitive(v, "task");
@@ -151,12 +212,14 @@ validate_task(struct vctx *vc, const cJSON *v, size_t i, struct task *t)
 	if (cJSON_IsObject(v) ? validate_fields(vc, v, i, t) < 0 :
 	    validate_id(NULL, i, &t->t_id, vc->e) < 0)
 		return -1;
-	if (validate_handler(vc, t->t_name, i) < 0)
+	if ((m = validate_handler(vc, t->t_name, i)) == NULL)
 		return -1;
 	if (!nameset_add(&vc->ids, t->t_id, &oom))
 		return oom ? -1 : verr_set(vc->e, "bad_batch", "task %zu: "
 		    "duplicate id \"%s\"", i, t->t_id);
-	return 0;
+	validate_timeout(vc, m, t);
+	return validate_args(vc, m, cJSON_IsObject(v) ?
+	    cJSON_GetObjectItemCaseSensitive(v, "args") : NULL, t);
 }
 
 /* The run's own members: "batch", "limit", "log" (a bare array has none). */
@@ -238,6 +301,9 @@ validate_tasks(struct wk *k, struct batch *b, const cJSON *tasks,
 	}
 	b->b_ntasks = rc ? b->b_ntasks : i;
 	nameset_clear(&vc.ids);
+	for (i = 0; i < vc.nhs; i++)
+		manifest_free(&vc.hs[i].vh_m);
+	free(vc.hs);
 	return rc;
 }
 

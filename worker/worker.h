@@ -25,6 +25,7 @@
 #include <libwebsockets.h>
 
 #include "config.h"
+#include "manifest.h"
 #include "msg.h"
 #include "session_id.h"
 
@@ -151,6 +152,7 @@ struct wk {
 	struct batch		*k_cur;		/* running or cancelling */
 	struct batch		*k_next;	/* newest run waiting for k_cur */
 	struct name_tree	 k_names;	/* batch names used */
+	struct name_tree	 k_badmanifests; /* already logged as invalid */
 	unsigned long		 k_autoname;
 
 	/* leaving */
@@ -214,16 +216,24 @@ void		 claim_granted(struct wk *k, bool superseded);
 bool		 handler_name_ok(const char *name, size_t len);
 enum handler_state {
 	HANDLER_OK = 0,
-	HANDLER_UNKNOWN,	/* bad name, or no such file */
+	HANDLER_UNKNOWN,	/* bad name, no such file, or not for this user */
 	HANDLER_NOT_FILE,	/* a directory, a fifo, ... */
 	HANDLER_NOT_EXEC,	/* a file we may not execute */
+	HANDLER_BAD_MANIFEST,	/* NAME.json is invalid: why says why */
+	HANDLER_CLOSED,		/* its manifest names users; none configured */
 };
 enum handler_state handler_check(int dirfd, const char *name);
+enum handler_state handler_load(struct wk *k, const char *name,
+		    struct manifest *m, char *why, size_t whylen);
+char		*handler_list_json(struct wk *k);
+char		*handler_describe_json(struct wk *k, const char *name);
 
 /* validate.c: a run checked before anything of it starts */
 struct verr {
 	const char	*code;		/* error event code */
-	char		 msg[256];
+	char		 msg[768];
+	const char	*task;		/* bad_args: the task's id ... */
+	char		 path[512];	/* ... and the pointer into its args */
 };
 int		 validate_run(struct wk *k, const struct cJSON *run,
 		    struct batch *b, const char **name, struct verr *e);
@@ -290,6 +300,8 @@ void		 event_push(struct wk *k, struct cJSON *obj);
 void		 event_ready(struct wk *k, bool superseded);
 void		 event_error(struct wk *k, const char *code, const char *batch,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void		 event_refused(struct wk *k, const struct verr *e,
+		    const char *batch);
 void		 event_accepted(struct wk *k, const struct batch *b);
 void		 event_started(struct wk *k, const struct batch *b,
 		    const struct task *t);
