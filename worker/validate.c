@@ -115,16 +115,14 @@ validate_handler(struct vctx *vc, const char *name, size_t i)
 	return &h->vh_m;
 }
 
-/* SPEC 8.3: args (absent: null) against the manifest's schema. */
+/* SPEC 8.3: args against the manifest's schema (absent: checked as null). */
 static int
 validate_args(struct vctx *vc, const struct manifest *m, const cJSON *args,
     const struct task *t)
 {
-	cJSON			 null_args = { .type = cJSON_NULL };
-	struct schema_err	 se;
+	struct schema_err	se;
 
-	if (m->m_args == NULL || schema_validate(m->m_args, args ? args :
-	    &null_args, &se) == 0)
+	if (m->m_args == NULL || schema_validate(m->m_args, args, &se) == 0)
 		return 0;
 	vc->e->task = t->t_id;
 	strlcpy(vc->e->path, se.path, sizeof(vc->e->path));
