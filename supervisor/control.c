@@ -5,7 +5,7 @@
  * anything else (or a malformed record) means the worker is broken or
  * compromised: it is logged and SIGKILLed, and the crash sweep cleans up
  * after it.  EOF on the socket is one of the three conditions of a
- * session being over (see spawn.c).
+ * session being over (see child.c).
  */
 #include <errno.h>
 #include <signal.h>
@@ -45,7 +45,7 @@ control_violation(struct supervisor *sv, struct worker *w, const char *what)
 	    (long)w->w_pid, wstate_name(w->w_state), what);
 	if (!w->w_reaped && kill(w->w_pid, SIGKILL) < 0)
 		log_warn("kill %ld SIGKILL", (long)w->w_pid);
-	spawn_unspare(sv, w);	/* never hand it a connection */
+	child_unspare(sv, w);	/* never hand it a connection */
 	w->w_state = WS_GOING;
 	w->w_broken = true;
 }
@@ -56,8 +56,8 @@ control_eof(struct supervisor *sv, struct worker *w)
 	loop_del(sv, w->w_ctl);
 	close(w->w_ctl);
 	w->w_ctl = -1;
-	spawn_unspare(sv, w);	/* a spare that hung up is dying */
-	spawn_check_over(sv, w);
+	child_unspare(sv, w);	/* a spare that hung up is dying */
+	child_over(sv, w);
 }
 
 static void

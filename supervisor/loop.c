@@ -89,7 +89,7 @@ loop_stop(struct supervisor *sv, int sig)
 	sv->sv_stop_deadline = now_usec() +
 	    (int64_t)sv->sv_cfg->shutdown_timeout * 1000000;
 	listen_close_all(sv);
-	spawn_shutdown(sv);
+	child_shutdown(sv);
 }
 
 static void
@@ -120,7 +120,7 @@ loop_signal(struct supervisor *sv)
 	if (n < 0 && errno != EAGAIN)
 		log_warn("read signalfd");
 	if (chld)
-		spawn_reap(sv);
+		sweep_reap(sv);
 }
 
 static int64_t
@@ -186,21 +186,21 @@ loop_deadlines(struct supervisor *sv)
 {
 	int64_t	now = now_usec();
 
-	spawn_kill_expired(sv, now);
+	child_kill_expired(sv, now);
 	if (sv->sv_stop_deadline && now >= sv->sv_stop_deadline) {
 		sv->sv_stop_deadline = 0;
 		sv->sv_stop_expired = true;
-		spawn_kill_all(sv, "--shutdown-timeout");
+		child_kill_all(sv, "--shutdown-timeout");
 	}
 	if (sv->sv_sweep_retry && now >= sv->sv_sweep_retry) {
 		sv->sv_sweep_retry = 0;
 		if (sv->sv_sweep)
-			spawn_sweep(sv);
+			sweep_run(sv);
 	}
 	listen_drain_expired(sv, now);
 	if (sv->sv_accept_paused && now >= sv->sv_accept_resume)
 		listen_resume(sv);
-	spawn_top_up(sv);
+	child_top_up(sv);
 }
 
 /*

@@ -151,7 +151,7 @@ main(int argc, char **argv)
 	log_info("event=start pid=%ld tasks=%s www=%s path=%s limit=%u",
 	    (long)sv.sv_pid, cfg.tasks_dir, cfg.www_dir ? cfg.www_dir : "-",
 	    cfg.ws_path, cfg.limit);
-	spawn_top_up(&sv);
+	child_top_up(&sv);
 	rc = loop_run(&sv);
 	daemon_pidfile_remove(&sv);
 	log_info("event=exit status=%d", rc);

@@ -5,7 +5,7 @@
  * (s_holder), and it is granted only when no earlier holder's session is
  * still draining.  A claim tells the current holder and any earlier
  * claimant to go (reason superseded) and becomes the one pending claim:
- * the newest claimant wins.  A worker whose session is over (spawn.c)
+ * the newest claimant wins.  A worker whose session is over (child.c)
  * leaves the table through session_worker_over(), which grants the pending
  * claim once nothing of the id is left to drain.  Never blocks: waiting
  * for a drain is just the pending claim staying pending.
@@ -59,7 +59,7 @@ session_drain(struct supervisor *sv, struct session *s, struct worker *old)
 	TAILQ_INSERT_TAIL(&s->s_draining, old, w_list);
 	log_info("event=supersede session=%s pid=%ld", s->s_id,
 	    (long)old->w_pid);
-	spawn_tell_go(sv, old, REASON_SUPERSEDED);
+	child_tell_go(sv, old, REASON_SUPERSEDED);
 }
 
 static void

@@ -14,6 +14,7 @@
 #include <sys/tree.h>
 #include <sys/types.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <libutil.h>
@@ -51,13 +52,10 @@ struct worker {
 	int64_t			 w_start;	/* usec, monotonic */
 	int64_t			 w_kill_at;	/* SIGKILL deadline, 0 none */
 	int64_t			 w_claimed;	/* usec, when it claimed */
-	int			 w_status;	/* from waitpid */
-	bool			 w_reaped;
-	bool			 w_unclean;	/* exited other than 0 */
+	bool			 w_reaped;	/* out of sv_workers */
 	bool			 w_sweep_wait;	/* over only after a sweep */
 	bool			 w_counted;	/* in sv_nconns */
 	bool			 w_superseding;	/* its claim told others to go */
-	bool			 w_in_tree;	/* in sv_workers (not reaped) */
 	bool			 w_is_spare;	/* in sv_spares */
 	unsigned		 w_queries;	/* MSG_QUERYs not yet answered */
 	bool			 w_broken;	/* broke the protocol: killed */
@@ -77,6 +75,11 @@ struct session {
 	struct worker_list	 s_draining;	/* told to go, not yet over */
 	RB_ENTRY(session)	 s_node;
 };
+
+/* loop_dispatch() reads the tag through a pointer to the struct. */
+_Static_assert(offsetof(struct listener, l_evtype) == 0, "epoll tag first");
+_Static_assert(offsetof(struct drain, d_evtype) == 0, "epoll tag first");
+_Static_assert(offsetof(struct worker, w_evtype) == 0, "epoll tag first");
 
 RB_HEAD(worker_tree, worker);
 RB_HEAD(session_tree, session);
@@ -137,21 +140,25 @@ void		 listen_close_all(struct supervisor *sv);
 void		 listen_drain(struct supervisor *sv, struct drain *d);
 void		 listen_drain_expired(struct supervisor *sv, int64_t now);
 
-/* spawn.c */
-struct worker	*spawn_worker(struct supervisor *sv);
-int		 spawn_handoff(struct supervisor *sv, int fd, const char *peer,
+/* child.c */
+struct worker	*child_fork(struct supervisor *sv);
+struct worker	*child_find(struct supervisor *sv, pid_t pid);
+void		 child_backoff(struct supervisor *sv);
+void		 child_top_up(struct supervisor *sv);
+void		 child_unspare(struct supervisor *sv, struct worker *w);
+int		 child_handoff(struct supervisor *sv, int fd, const char *peer,
 		    bool tls);
-void		 spawn_top_up(struct supervisor *sv);
-void		 spawn_reap(struct supervisor *sv);
-void		 spawn_sweep(struct supervisor *sv);
-void		 spawn_check_over(struct supervisor *sv, struct worker *w);
-void		 spawn_unspare(struct supervisor *sv, struct worker *w);
-void		 spawn_kill_expired(struct supervisor *sv, int64_t now);
-void		 spawn_tell_go(struct supervisor *sv, struct worker *w,
+void		 child_tell_go(struct supervisor *sv, struct worker *w,
 		    enum msg_reason reason);
-struct worker	*spawn_find(struct supervisor *sv, pid_t pid);
-void		 spawn_shutdown(struct supervisor *sv);
-void		 spawn_kill_all(struct supervisor *sv, const char *why);
+void		 child_shutdown(struct supervisor *sv);
+void		 child_kill_expired(struct supervisor *sv, int64_t now);
+void		 child_kill_all(struct supervisor *sv, const char *why);
+void		 child_reaped(struct supervisor *sv, struct worker *w);
+void		 child_over(struct supervisor *sv, struct worker *w);
+
+/* sweep.c */
+void		 sweep_reap(struct supervisor *sv);
+void		 sweep_run(struct supervisor *sv);
 
 /* control.c */
 void		 control_dispatch(struct supervisor *sv, struct worker *w);
