@@ -103,12 +103,8 @@ sweep_one(const struct proc_stat *ps, void *arg)
 	sc->found++;
 	log_info("event=orphan pid=%ld pgid=%ld state=%c: killing",
 	    (long)ps->pid, (long)ps->pgid, ps->state);
-	/* Never a group of ours or of a live worker; those are not orphans'. */
-	if (ps->pgid > 1 && ps->pgid != getpgrp() && !child_find(sv, ps->pgid) &&
-	    kill(-ps->pgid, SIGKILL) < 0 && errno != ESRCH)
-		log_warn("kill -%ld SIGKILL", (long)ps->pgid);
-	if (kill(ps->pid, SIGKILL) < 0 && errno != ESRCH)
-		log_warn("kill %ld SIGKILL", (long)ps->pid);
+	/* A live worker's group is not an orphan's. */
+	proc_kill(ps, child_find(sv, ps->pgid) == NULL);
 }
 
 /*
