@@ -81,10 +81,12 @@ loop_init(struct supervisor *sv)
 static void
 loop_stop(struct supervisor *sv, int sig)
 {
+	char	name[16];
+
 	if (sv->sv_stopping)
 		return;
-	log_info("event=stop signal=SIG%s workers=%u", sigabbrev_np(sig),
-	    sv->sv_nworkers);
+	log_info("event=stop signal=%s workers=%u",
+	    signal_name(sig, name, sizeof(name)), sv->sv_nworkers);
 	sv->sv_stopping = true;
 	sv->sv_stop_deadline = now_usec() +
 	    (int64_t)sv->sv_cfg->shutdown_timeout * 1000000;

@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -29,6 +28,8 @@
 static void
 sweep_log_exit(const struct worker *w, int status)
 {
+	char	sig[16];
+
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		log_debug("event=exit pid=%ld session=%s status=0",
 		    (long)w->w_pid, w->w_id);
@@ -37,7 +38,8 @@ sweep_log_exit(const struct worker *w, int status)
 		    (long)w->w_pid, w->w_id, WEXITSTATUS(status));
 	else if (WIFSIGNALED(status))
 		log_warnx("event=exit pid=%ld session=%s signal=%s",
-		    (long)w->w_pid, w->w_id, sigabbrev_np(WTERMSIG(status)));
+		    (long)w->w_pid, w->w_id, signal_name(WTERMSIG(status),
+		    sig, sizeof(sig)));
 }
 
 static void

@@ -59,10 +59,12 @@ worker_ignore_signals(void)
 {
 	static const int sigs[] = { SIGHUP, SIGUSR1, SIGUSR2 };
 	size_t		 i;
+	char		 name[16];
 
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		if (signal(sigs[i], SIG_IGN) == SIG_ERR)
-			log_warn("signal %s", sigabbrev_np(sigs[i]));
+			log_warn("signal %s", signal_name(sigs[i], name,
+			    sizeof(name)));
 }
 
 /* What the worker's signalfd takes; blocked from the fork on. */
