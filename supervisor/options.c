@@ -219,8 +219,8 @@ opt_number(const struct opt *o, const char *arg)
 
 	v = strtonum(arg, o->o_min, o->o_max, &errstr);
 	if (errstr)
-		opt_fail(o->o_long, "%s is %s (%lld to %lld)", arg, errstr, o->o_min,
-		    o->o_max);
+		opt_fail(o->o_long, "%s is %s (%lld to %lld)", arg, errstr,
+		    o->o_min, o->o_max);
 	return v;
 }
 
@@ -266,10 +266,12 @@ opt_credential(const struct opt *o, const char *arg, struct config *cfg)
 		opt_fail(o->o_long, "expected USER:PASS");
 	ulen = (size_t)(colon - arg);
 	if (ulen > CREDENTIAL_USER_MAX)
-		opt_fail(o->o_long, "user name longer than %d", CREDENTIAL_USER_MAX);
+		opt_fail(o->o_long, "user name longer than %d",
+		    CREDENTIAL_USER_MAX);
 	for (i = 0; i < ulen; i++)
 		if (!isalnum((unsigned char)arg[i]) && !strchr("._@+-", arg[i]))
-			opt_fail(o->o_long, "user name must be of A-Z a-z 0-9 . _ @ + -");
+			opt_fail(o->o_long,
+			    "user name must be of A-Z a-z 0-9 . _ @ + -");
 	if (strlen(colon + 1) > 256)
 		opt_fail(o->o_long, "password longer than 256");
 	if ((c = strdup(arg)) == NULL)
@@ -329,7 +331,8 @@ opt_path(const struct opt *o, const char *arg, struct config *cfg)
 	size_t	len = strlen(arg);
 
 	if (arg[0] != '/' || len > 255 || strpbrk(arg, "?# \t") != NULL)
-		opt_fail(o->o_long, "%s is not an absolute URL path without query", arg);
+		opt_fail(o->o_long, "%s is not an absolute URL path without "
+		    "query", arg);
 	free(cfg->ws_path);
 	if ((cfg->ws_path = strdup(arg)) == NULL)
 		fatal("strdup");
@@ -359,7 +362,8 @@ listen_parse(const struct opt *o, const char *text, struct listen_spec *ls)
 		struct sockaddr_un sun;
 
 		if (text[5] == '\0' || strlen(text + 5) >= sizeof(sun.sun_path))
-			opt_fail(o->o_long, "%s: unix socket path empty or too long", text);
+			opt_fail(o->o_long, "%s: unix socket path empty or "
+			    "too long", text);
 		ls->family = AF_UNIX;
 		ls->host = strdup(text + 5);
 		free(copy);
@@ -388,8 +392,9 @@ listen_parse(const struct opt *o, const char *text, struct listen_spec *ls)
 		unsigned char	buf[sizeof(struct in6_addr)];
 
 		if (inet_pton(ls->family, host, buf) != 1)
-			opt_fail(o->o_long, "%s: %s is not a numeric %s address", text,
-			    host, ls->family == AF_INET ? "IPv4" : "IPv6");
+			opt_fail(o->o_long, "%s: %s is not a numeric %s "
+			    "address", text, host,
+			    ls->family == AF_INET ? "IPv4" : "IPv6");
 	}
 	if ((ls->host = strdup(host)) == NULL)
 		fatal("strdup");
@@ -444,7 +449,8 @@ opt_pass_env(const struct opt *o, const char *arg, struct config *cfg)
 		if (!isalnum((unsigned char)arg[i]) && arg[i] != '_')
 			opt_fail(o->o_long, "%s is not a variable name", arg);
 	if (!strncmp(arg, "WSTASK_", 7))
-		opt_fail(o->o_long, "%s: WSTASK_ variables are set by wstaskd", arg);
+		opt_fail(o->o_long, "%s: WSTASK_ variables are set by wstaskd",
+		    arg);
 	if ((value = getenv(arg)) == NULL)
 		return;		/* unset: nothing to pass */
 	if (!strcmp(arg, "PATH"))
@@ -499,8 +505,8 @@ options_tls(struct config *cfg)
 	if (cfg->ssl_cert == NULL && cfg->ssl_key == NULL)
 		return;
 	if (cfg->ssl_cert == NULL || cfg->ssl_key == NULL) {
-		opt_fail(cfg->ssl_cert ? "ssl-cert" : "ssl-key", "needs --%s too",
-		    cfg->ssl_cert ? "ssl-key" : "ssl-cert");
+		opt_fail(cfg->ssl_cert ? "ssl-cert" : "ssl-key",
+		    "needs --%s too", cfg->ssl_cert ? "ssl-key" : "ssl-cert");
 	}
 	if (tls_pem_read(&cfg->tls, cfg->ssl_cert, cfg->ssl_key, err,
 	    sizeof(err)) < 0) {
@@ -558,7 +564,8 @@ options_finish(struct config *cfg)
 
 	if (cfg->ping_timeout <= cfg->ping_interval) {
 		opt_fail("ping-timeout", "%u must be greater than "
-		    "--ping-interval %u", cfg->ping_timeout, cfg->ping_interval);
+		    "--ping-interval %u", cfg->ping_timeout,
+		    cfg->ping_interval);
 	}
 	if (cfg->nlistens == 0)
 		opt_listen(&opt_table[0], DEF_LISTEN, cfg);
@@ -634,7 +641,8 @@ options_parse(int argc, char **argv, struct config *cfg)
 			if (optopt && optopt < 256)
 				opt_fail(NULL, "-%c: %s (see wstaskd --help)",
 				    optopt, what);
-			opt_fail(NULL, "%s: %s (see wstaskd --help)", bad, what);
+			opt_fail(NULL, "%s: %s (see wstaskd --help)", bad,
+			    what);
 		}
 		if (c >= 256)
 			o = &opt_table[c - 256];
