@@ -112,6 +112,9 @@ main(int argc, char **argv)
 	log_init("wstaskd", cfg.verbosity, cfg.use_syslog || cfg.daemonize);
 	log_stderr(!cfg.use_syslog || cfg.daemonize);
 	log_set_role("supervisor");
+	if (cfg.www_missing)
+		log_warnx("event=no-www dir=%s: the default --www directory "
+		    "does not exist: serving no pages", cfg.www_missing);
 	if (geteuid() == 0 && cfg.user == NULL && !cfg.allow_root) {
 		fprintf(stderr, "wstaskd: refusing to run as root: give --user "
 		    "to drop privileges, or --allow-root to run handlers as "

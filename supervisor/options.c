@@ -600,6 +600,9 @@ options_finish(struct config *cfg)
 	dir = cfg->www_dir;
 	if (dir && *dir == '\0')
 		cfg->www_dir = NULL;
+	else if (dir == NULL && access(WSTASKD_WWW_DIR, F_OK) < 0 &&
+	    errno == ENOENT)
+		cfg->www_missing = WSTASKD_WWW_DIR;	/* uninstalled */
 	else
 		cfg->www_dir = resolve_dir("www", dir ? dir : WSTASKD_WWW_DIR);
 	free(dir);
