@@ -121,6 +121,7 @@ main(int argc, char **argv)
 		    "root\n");
 		exit(1);
 	}
+	daemon_check_access(&cfg);
 	/* Sockets and the pid file are not tried: a running daemon holds them. */
 	if (cfg.check_only) {
 		fprintf(stderr, "wstaskd: configuration ok\n");

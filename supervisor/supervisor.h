@@ -127,6 +127,7 @@ void		 daemon_pidfile_remove(struct supervisor *sv);
 int		 daemon_detach(void);
 void		 daemon_ready(int fd);
 void		 daemon_drop_privileges(const struct config *cfg);
+void		 daemon_check_access(const struct config *cfg);
 
 /* options.c */
 void		 options_parse(int argc, char **argv, struct config *cfg);
