@@ -114,6 +114,8 @@ struct supervisor {
 	int64_t			 sv_full_logged;	/* usec */
 	int64_t			 sv_stop_deadline;	/* usec, 0: none */
 	int64_t			 sv_topup_at;	/* usec: fork spares then, 0 now */
+	unsigned		 sv_setup_fails; /* in a row, for one reason */
+	char			 sv_setup_reason[MSG_DATA_MAX + 1];
 	struct pidfh		*sv_pidfh;
 };
 

@@ -19,6 +19,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -205,6 +207,31 @@ worker_context(struct wk *k)
 		fatalx("lws_create_vhost (TLS) failed");
 }
 
+/*
+ * A set-up failure every worker will meet (a --tasks its user cannot
+ * reach): the supervisor is told why, so it can name the fault once
+ * instead of only forking again (MSG_SETUP); errno is the failure's.
+ */
+static noreturn void __attribute__((format(printf, 1, 2)))
+worker_setup_failed(const char *fmt, ...)
+{
+	char	reason[MSG_DATA_MAX + 1], what[512], err[128];
+	int	saved = errno, n;
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	n = snprintf(reason, sizeof(reason), "%s: %s", what, strerror(saved));
+	if (n > MSG_DATA_MAX)
+		n = MSG_DATA_MAX;
+	if (n > 0 && msg_send(CTL_FD, MSG_SETUP, 0, reason, (size_t)n, -1,
+	    err, sizeof(err)) < 0)
+		log_warnx("%s", err);
+	errno = saved;
+	fatal("%s", what);
+}
+
 static void
 worker_init(struct wk *k, const struct config *cfg)
 {
@@ -218,7 +245,7 @@ worker_init(struct wk *k, const struct config *cfg)
 		fatal("open /dev/null");
 	k->k_tasks_fd = open(cfg->tasks_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (k->k_tasks_fd < 0)
-		fatal("open %s", cfg->tasks_dir);
+		worker_setup_failed("open %s", cfg->tasks_dir);
 	worker_spawnattr(k);
 	worker_context(k);
 	k->k_ctl_wsi = worker_adopt_fd(k, CTL_FD);
