@@ -18,6 +18,7 @@
 
 #include "log.h"
 #include "supervisor.h"
+#include "title.h"
 
 extern char **environ;
 
@@ -105,7 +106,7 @@ main(int argc, char **argv)
 	size_t			i;
 	int			rc, ready = -1;
 
-	setproctitle_init(argc, argv, environ);
+	title_init(argc, argv, environ);
 	main_stdio();
 	options_parse(argc, argv, &cfg);
 	/* Until detached, -D logs to the terminal as well as to syslog. */
@@ -151,7 +152,7 @@ main(int argc, char **argv)
 	daemon_ready(ready);
 	for (i = 0; i < sv.sv_nlisteners; i++)
 		loop_add(&sv, sv.sv_listeners[i].l_fd, &sv.sv_listeners[i]);
-	setproctitle("supervisor");
+	title_set("supervisor");
 	log_info("event=start pid=%ld tasks=%s www=%s path=%s limit=%u",
 	    (long)sv.sv_pid, cfg.tasks_dir, cfg.www_dir ? cfg.www_dir : "-",
 	    cfg.ws_path, cfg.limit);

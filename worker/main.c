@@ -27,6 +27,7 @@
 
 #include "log.h"
 #include "role.h"
+#include "title.h"
 #include "tls.h"
 #include "util.h"
 #include "worker.h"
@@ -109,7 +110,7 @@ worker_detach(const struct config *cfg, int ctl)
 	if (fd_set_nonblock(CTL_FD) < 0)
 		fatal("fcntl control socket");
 	log_set_role("worker");
-	setproctitle("worker (spare)");
+	title_set("worker (spare)");
 }
 
 static int
