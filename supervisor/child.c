@@ -9,7 +9,7 @@
  * replacement is forked after the hand-off.
  *
  * Invariants: sv_workers holds exactly the workers not yet reaped;
- * sv_spares exactly those with w_is_spare; sv_dying exactly those with a
+ * sv_spares the idle ones (TAILQ_LINKED(w, w_spare)); sv_dying exactly those with a
  * w_kill_at, by deadline; a record is freed only in child_over(), once
  * all three hold: the worker has been reaped (sweep.c), its control
  * socket has been read to EOF (control.c), and, if it did not exit with
@@ -130,8 +130,7 @@ child_top_up(struct supervisor *sv)
 	while (!sv->sv_stopping && sv->sv_nspares < sv->sv_cfg->spare) {
 		if ((w = child_fork(sv)) == NULL)
 			return;
-		TAILQ_INSERT_TAIL(&sv->sv_spares, w, w_list);
-		w->w_is_spare = true;
+		TAILQ_INSERT_TAIL(&sv->sv_spares, w, w_spare);
 		sv->sv_nspares++;
 	}
 }
@@ -139,10 +138,9 @@ child_top_up(struct supervisor *sv)
 void
 child_unspare(struct supervisor *sv, struct worker *w)
 {
-	if (!w->w_is_spare)
+	if (!TAILQ_LINKED(w, w_spare))
 		return;
-	TAILQ_REMOVE(&sv->sv_spares, w, w_list);
-	w->w_is_spare = false;
+	TAILQ_UNLINK(&sv->sv_spares, w, w_spare);
 	sv->sv_nspares--;
 }
 
@@ -268,7 +266,7 @@ child_reaped(struct supervisor *sv, struct worker *w)
 void
 child_over(struct supervisor *sv, struct worker *w)
 {
-	if (!w->w_reaped || w->w_ctl >= 0 || w->w_sweep_wait)
+	if (!w->w_reaped || w->w_ctl >= 0 || TAILQ_LINKED(w, w_sweep))
 		return;
 	if (w->w_counted)
 		sv->sv_nconns--;

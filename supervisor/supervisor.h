@@ -53,17 +53,28 @@ struct worker {
 	int64_t			 w_kill_at;	/* SIGKILL deadline, 0 none */
 	int64_t			 w_claimed;	/* usec, when it claimed */
 	bool			 w_reaped;	/* out of sv_workers */
-	bool			 w_sweep_wait;	/* over only after a sweep */
 	bool			 w_counted;	/* in sv_nconns */
 	bool			 w_superseding;	/* its claim told others to go */
-	bool			 w_is_spare;	/* in sv_spares */
 	unsigned		 w_queries;	/* MSG_QUERYs not yet answered */
 	bool			 w_broken;	/* broke the protocol: killed */
 	RB_ENTRY(worker)	 w_node;	/* by pid */
-	TAILQ_ENTRY(worker)	 w_list;	/* spares, or a session's drain */
+	TAILQ_ENTRY(worker)	 w_spare;	/* in sv_spares: idle */
+	TAILQ_ENTRY(worker)	 w_drain;	/* in its session's s_draining */
 	TAILQ_ENTRY(worker)	 w_dying;	/* has a kill deadline */
-	TAILQ_ENTRY(worker)	 w_sweep;	/* waits for a crash sweep */
+	TAILQ_ENTRY(worker)	 w_sweep;	/* in sv_swept: over only after a
+						   crash sweep */
 };
+
+/*
+ * A TAILQ has no membership test, and a flag beside the list could
+ * disagree with it: an entry off its list has a NULL tqe_prev (calloc,
+ * then TAILQ_UNLINK), so the list alone says who is on it.
+ */
+#define TAILQ_LINKED(elm, field)	((elm)->field.tqe_prev != NULL)
+#define TAILQ_UNLINK(head, elm, field) do {				\
+	TAILQ_REMOVE(head, elm, field);					\
+	(elm)->field.tqe_prev = NULL;					\
+} while (0)
 
 TAILQ_HEAD(worker_list, worker);
 

@@ -55,7 +55,6 @@ sweep_reaped(struct supervisor *sv, struct worker *w, int status)
 		if (w->w_state == WS_SPARE && !sv->sv_stopping)
 			child_backoff(sv);
 		/* Its children are ours now: none may outlive its session. */
-		w->w_sweep_wait = true;
 		TAILQ_INSERT_TAIL(&sv->sv_swept, w, w_sweep);
 		sv->sv_sweep = true;
 	}
@@ -135,8 +134,7 @@ sweep_run(struct supervisor *sv)
 		return;
 	sv->sv_sweep = false;
 	while ((w = TAILQ_FIRST(&sv->sv_swept)) != NULL) {
-		TAILQ_REMOVE(&sv->sv_swept, w, w_sweep);
-		w->w_sweep_wait = false;
+		TAILQ_UNLINK(&sv->sv_swept, w, w_sweep);
 		child_over(sv, w);
 	}
 }
