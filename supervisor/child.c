@@ -9,13 +9,13 @@
  * replacement is forked after the hand-off.
  *
  * Invariants: sv_workers holds exactly the workers not yet reaped;
- * sv_spares the idle ones (TAILQ_LINKED(w, w_spare)); sv_dying exactly those with a
- * w_kill_at, by deadline; a record is freed only in child_over(), once
- * all three hold: the worker has been reaped (sweep.c), its control
- * socket has been read to EOF (control.c), and, if it did not exit with
- * status 0, a crash sweep (sweep.c) has found none of its orphans left.
- * That is the only thing that lets the next claimant of its id be
- * granted (session.c).
+ * sv_spares the idle ones; sv_dying exactly those with a w_kill_at, by
+ * deadline.  A record is freed only in child_over(), once all three
+ * hold: the worker has been reaped (sweep.c), its control socket has
+ * been read to EOF (control.c), and, if it did not exit with status 0, a
+ * crash sweep (sweep.c) has found none of its orphans left.  That is the
+ * only thing that lets the next claimant of its id be granted
+ * (session.c).
  *
  * Called from main.c (first spares), listen.c (hand-off), control.c and
  * session.c (go, over), sweep.c (reaped, over) and loop.c (deadlines,
@@ -38,12 +38,12 @@
 #define TOPUP_DELAY		5000		/* usec after a hand-off */
 
 static int
-worker_cmp(struct worker *a, struct worker *b)
+child_cmp(struct worker *a, struct worker *b)
 {
 	return a->w_pid < b->w_pid ? -1 : a->w_pid > b->w_pid;
 }
 
-RB_GENERATE(worker_tree, worker, w_node, worker_cmp)
+RB_GENERATE(worker_tree, worker, w_node, child_cmp)
 
 struct worker *
 child_find(struct supervisor *sv, pid_t pid)

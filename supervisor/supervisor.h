@@ -130,7 +130,7 @@ struct supervisor {
 	struct pidfh		*sv_pidfh;
 };
 
-RB_PROTOTYPE(worker_tree, worker, w_node, worker_cmp)
+RB_PROTOTYPE(worker_tree, worker, w_node, child_cmp)
 RB_PROTOTYPE(session_tree, session, s_node, session_cmp)
 
 /* daemon.c */
