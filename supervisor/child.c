@@ -68,6 +68,17 @@ child_backoff(struct supervisor *sv)
 	    (long long)(sv->sv_fork_delay / 1000));
 }
 
+/*
+ * A worker served (it claimed a session): forking works, so the next
+ * failure starts the back-off afresh.  Not a successful fork: a spare
+ * that then dies at set-up would keep the back-off at its minimum.
+ */
+void
+child_served(struct supervisor *sv)
+{
+	sv->sv_fork_delay = 0;
+}
+
 /* Forks an idle worker; NULL (logged, back-off armed) when it cannot. */
 struct worker *
 child_fork(struct supervisor *sv)
@@ -105,7 +116,6 @@ child_fork(struct supervisor *sv)
 	close(sp[1]);
 	if (fd_set_nonblock(sp[0]) < 0)
 		log_warn("fcntl O_NONBLOCK");
-	sv->sv_fork_delay = 0;
 	sv->sv_fork_retry = 0;
 	w->w_evtype = EV_WORKER;
 	w->w_pid = pid;

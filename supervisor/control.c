@@ -113,6 +113,7 @@ control_message(struct supervisor *sv, struct worker *w, struct msg *m)
 			return;
 		}
 		control_setup_ok(sv);
+		child_served(sv);
 		session_claim(sv, w, m->data);
 		break;
 	case MSG_SETUP:

@@ -158,6 +158,7 @@ void		 listen_drain_expired(struct supervisor *sv, int64_t now);
 struct worker	*child_fork(struct supervisor *sv);
 struct worker	*child_find(struct supervisor *sv, pid_t pid);
 void		 child_backoff(struct supervisor *sv);
+void		 child_served(struct supervisor *sv);
 void		 child_top_up(struct supervisor *sv);
 void		 child_unspare(struct supervisor *sv, struct worker *w);
 int		 child_handoff(struct supervisor *sv, int fd, const char *peer,

@@ -7,10 +7,10 @@
 # start-time check passes), then its parent is made 0700 (root's) while
 # the daemon runs, so every worker forked after that fails to open it.
 . "$(dirname "$0")/lib.sh"
-plan 8
+plan 9
 
 if [ "$(id -u)" != 0 ] || ! id nobody > /dev/null 2>&1; then
-	for i in $(seq 8); do fail "needs root and a user nobody"; done
+	for i in $(seq 9); do fail "needs root and a user nobody"; done
 	exit 1
 fi
 chmod 755 "$WT_DIR"
@@ -39,8 +39,12 @@ check "... as one error line naming the reason and the likely cause" \
 check "... after the third failure, not before" \
     test "$(grep -E 'event=setup-(failed|fault)' "$WT_DIR/daemon.log" |
     grep -n 'setup-fault' | cut -d: -f1)" = 4
-check "more workers fail (they are still forked, with a back-off)" \
-    wait_for 10 failed_ge 8
+check "more workers fail (they are still forked)" wait_for 10 failed_ge 6
+retries=$(sed -n 's/.*event=fork-failed retry_ms=\([0-9]*\).*/\1/p' \
+    "$WT_DIR/daemon.log" | paste -sd' ')
+check "... with a back-off that grows, not every 100 ms ($retries)" \
+    eval '[ "$(echo "$retries" | tr " " "\n" | sort -n | paste -sd" ")" = "$retries" ] &&
+    [ "${retries##* }" -ge 800 ]'
 check "... but the fault is not logged again" test "$(n_faults)" = 1
 
 # A worker that serves a session makes the next fault news again.
