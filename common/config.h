@@ -61,6 +61,7 @@ struct config {
 	size_t		 nlistens;
 	char		*tasks_dir;	/* absolute */
 	char		*www_dir;	/* absolute, NULL when off */
+	const char	*www_missing;	/* the default www_dir, absent: none */
 	char		*ws_path;
 	unsigned	 limit;
 	unsigned	 max_sessions;

@@ -154,16 +154,34 @@ log_warn_(const char *func, const char *fmt, ...)
 	errno = saved;
 }
 
+/* A line without strerror(), at any level: errno is kept. */
+static void
+log_vx(int prio, const char *func, const char *fmt, va_list ap)
+{
+	int	saved = errno;
+
+	log_vemit(prio, func, 0, fmt, ap);
+	errno = saved;
+}
+
 void
 log_warnx_(const char *func, const char *fmt, ...)
 {
-	int	saved = errno;
 	va_list	ap;
 
 	va_start(ap, fmt);
-	log_vemit(LOG_WARNING, func, 0, fmt, ap);
+	log_vx(LOG_WARNING, func, fmt, ap);
 	va_end(ap);
-	errno = saved;
+}
+
+void
+log_errx_(const char *func, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vx(LOG_ERR, func, fmt, ap);
+	va_end(ap);
 }
 
 void

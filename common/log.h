@@ -2,6 +2,7 @@
  * log.h - the one logging idiom of both process roles.
  *
  * log_warn() appends strerror(errno) (saved on entry), log_warnx() does not;
+ * log_errx() is for a fault an operator must fix (LOG_ERR in syslog);
  * fatal()/fatalx() log and exit(1).  Lines go to stderr as one write(2)
  * each, or to syslog(LOG_DAEMON).  Events are written as key=value fields.
  * Every function keeps errno unchanged.
@@ -32,6 +33,8 @@ void	log_warn_(const char *func, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	log_warnx_(const char *func, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+void	log_errx_(const char *func, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
 void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 noreturn void fatal_(const char *func, const char *fmt, ...)
@@ -41,6 +44,7 @@ noreturn void fatalx_(const char *func, const char *fmt, ...)
 
 #define log_warn(...)	log_warn_(__func__, __VA_ARGS__)
 #define log_warnx(...)	log_warnx_(__func__, __VA_ARGS__)
+#define log_errx(...)	log_errx_(__func__, __VA_ARGS__)
 #define fatal(...)	fatal_(__func__, __VA_ARGS__)
 #define fatalx(...)	fatalx_(__func__, __VA_ARGS__)
 

@@ -42,6 +42,9 @@ static const struct {
 	[MSG_QUERY]  = { "query",  true,  BIT(WS_SPARE) | BIT(WS_CONNECTED) |
 			    BIT(WS_CLAIMING) | BIT(WS_GRANTED) | BIT(WS_GOING),
 			    0, 0 },
+	/* Set-up comes before any connection, which may cross it. */
+	[MSG_SETUP]  = { "setup-failed", false, BIT(WS_SPARE) |
+			    BIT(WS_CONNECTED) | BIT(WS_GOING), 1, MSG_DATA_MAX },
 };
 
 const char *

@@ -16,6 +16,8 @@
  *                          MSG_QUERY  (answer with MSG_STATUS)
  *   worker -> supervisor   MSG_CLAIM  data = session key (id or user/id)
  *                          MSG_STATUS data = "batch=... running=N ..."
+ *                          MSG_SETUP  data = why it could not set up
+ *                                     (then it exits 1; not for a client)
  */
 #ifndef WSTASKD_MSG_H
 #define WSTASKD_MSG_H
@@ -37,6 +39,7 @@ enum msg_type {
 	MSG_GO,
 	MSG_STATUS,
 	MSG_QUERY,
+	MSG_SETUP,
 	MSG_TYPE_MAX
 };
 

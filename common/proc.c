@@ -1,7 +1,8 @@
 /*
  * proc.c - scan /proc for the children of a process.
  *
- * Used by the worker's exit sweep and the supervisor's crash sweep.  The
+ * Used by the worker's exit sweep and the supervisor's crash sweep, which
+ * also share proc_kill().  The
  * comm field of /proc/PID/stat is in parentheses and may itself contain
  * spaces and ')', so parsing starts after the last ')'.
  */
@@ -9,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,4 +117,19 @@ proc_children(pid_t parent, proc_fn *fn, void *arg)
 	}
 	closedir(d);
 	return complete ? count : -1;
+}
+
+/*
+ * SIGKILLs a child found by proc_children() and, if `group' and the group
+ * is not ours, its process group first.  Safe only for an unreaped child:
+ * it pins its pid and its group id, so neither can be a stranger's.
+ */
+void
+proc_kill(const struct proc_stat *ps, bool group)
+{
+	if (group && ps->pgid > 1 && ps->pgid != getpgrp() &&
+	    kill(-ps->pgid, SIGKILL) < 0 && errno != ESRCH)
+		log_warn("kill -%ld SIGKILL", (long)ps->pgid);
+	if (kill(ps->pid, SIGKILL) < 0 && errno != ESRCH)
+		log_warn("kill %ld SIGKILL", (long)ps->pid);
 }

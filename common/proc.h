@@ -3,7 +3,7 @@
  *
  * /proc/PID/task/TID/children is absent on the kernels we run on
  * (CONFIG_PROC_CHILDREN off), so the child subreapers of both roles walk
- * /proc and match the PPid field.
+ * /proc and match the PPid field, and kill what they find the same way.
  */
 #ifndef WSTASKD_PROC_H
 #define WSTASKD_PROC_H
@@ -22,5 +22,6 @@ typedef void proc_fn(const struct proc_stat *, void *);
 
 int	proc_stat_parse(const char *buf, struct proc_stat *ps);
 int	proc_children(pid_t parent, proc_fn *fn, void *arg);
+void	proc_kill(const struct proc_stat *ps, bool group);
 
 #endif

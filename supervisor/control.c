@@ -5,7 +5,13 @@
  * anything else (or a malformed record) means the worker is broken or
  * compromised: it is logged and SIGKILLed, and the crash sweep cleans up
  * after it.  EOF on the socket is one of the three conditions of a
- * session being over (see spawn.c).
+ * session being over (see child.c).
+ *
+ * A worker that cannot set itself up says why (MSG_SETUP) and exits.
+ * The next one will most likely fail the same way: after SETUP_FAULT
+ * such failures in a row for the same reason, one error line names the
+ * likely cause, and none again until a worker has served (a claim) or a
+ * different reason comes.
  */
 #include <errno.h>
 #include <signal.h>
@@ -15,6 +21,8 @@
 #include "log.h"
 #include "supervisor.h"
 #include "util.h"
+
+#define SETUP_FAULT	3	/* set-up failures in a row: a fault */
 
 int
 control_send(struct supervisor *sv, struct worker *w, enum msg_type type,
@@ -45,7 +53,7 @@ control_violation(struct supervisor *sv, struct worker *w, const char *what)
 	    (long)w->w_pid, wstate_name(w->w_state), what);
 	if (!w->w_reaped && kill(w->w_pid, SIGKILL) < 0)
 		log_warn("kill %ld SIGKILL", (long)w->w_pid);
-	spawn_unspare(sv, w);	/* never hand it a connection */
+	child_unspare(sv, w);	/* never hand it a connection */
 	w->w_state = WS_GOING;
 	w->w_broken = true;
 }
@@ -56,8 +64,31 @@ control_eof(struct supervisor *sv, struct worker *w)
 	loop_del(sv, w->w_ctl);
 	close(w->w_ctl);
 	w->w_ctl = -1;
-	spawn_unspare(sv, w);	/* a spare that hung up is dying */
-	spawn_check_over(sv, w);
+	child_unspare(sv, w);	/* a spare that hung up is dying */
+	child_over(sv, w);
+}
+
+static void
+control_setup_failed(struct supervisor *sv, const char *reason)
+{
+	if (strcmp(reason, sv->sv_setup_reason) != 0) {
+		strlcpy(sv->sv_setup_reason, reason,
+		    sizeof(sv->sv_setup_reason));
+		sv->sv_setup_fails = 0;
+	}
+	if (sv->sv_setup_fails < SETUP_FAULT &&
+	    ++sv->sv_setup_fails == SETUP_FAULT)
+		log_errx("event=setup-fault count=%u: workers fail at set-up: "
+		    "%s; check that --tasks and --www can be read by the user "
+		    "workers run as", SETUP_FAULT, reason);
+}
+
+/* A worker got as far as serving: the next set-up fault is news again. */
+static void
+control_setup_ok(struct supervisor *sv)
+{
+	sv->sv_setup_fails = 0;
+	sv->sv_setup_reason[0] = '\0';
 }
 
 static void
@@ -81,7 +112,14 @@ control_message(struct supervisor *sv, struct worker *w, struct msg *m)
 			    (long)w->w_pid);
 			return;
 		}
+		control_setup_ok(sv);
+		child_served(sv);
 		session_claim(sv, w, m->data);
+		break;
+	case MSG_SETUP:
+		log_debug("event=setup-failed pid=%ld: %s", (long)w->w_pid,
+		    m->data);
+		control_setup_failed(sv, m->data);
 		break;
 	case MSG_STATUS:
 		/* One answer a question: a worker must not flood the log. */

@@ -8,6 +8,12 @@
  * then the process detaches and writes its final pid, then it drops to
  * --user.  The pidfile is libbsd's: locked with flock for the daemon's
  * life, so a stale file from a crash is simply reused.
+ *
+ * Before all of that (and for -n), daemon_check_access() makes sure the
+ * user the workers will run as can use the directories every worker
+ * needs: a daemon whose every worker fails at set-up would only answer
+ * 503.  As root with --user it checks in a child that drops to the user,
+ * the same way, so the supervisor stays root until its own drop.
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -18,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -145,14 +152,12 @@ daemon_ready(int fd)
 }
 
 /* setgroups, setgid, setuid; then make sure none of it can be undone. */
-void
-daemon_drop_privileges(const struct config *cfg)
+static void
+daemon_become_user(const struct config *cfg)
 {
 	uid_t	ruid, euid, suid;
 	gid_t	rgid, egid, sgid;
 
-	if (cfg->user == NULL)
-		return;
 	if (setgroups(1, &cfg->gid) < 0)
 		fatal("setgroups");
 	if (setresgid(cfg->gid, cfg->gid, cfg->gid) < 0)
@@ -167,6 +172,67 @@ daemon_drop_privileges(const struct config *cfg)
 		fatalx("privileges were not dropped to %s", cfg->user);
 	if (cfg->uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
 		fatalx("could regain root after dropping to %s", cfg->user);
+}
+
+void
+daemon_drop_privileges(const struct config *cfg)
+{
+	if (cfg->user == NULL)
+		return;
+	daemon_become_user(cfg);
 	log_info("event=privileges user=%s uid=%ld gid=%ld", cfg->user,
 	    (long)cfg->uid, (long)cfg->gid);
+}
+
+/* -1, with one line naming the flag, the path and the reason, if not. */
+static int
+daemon_can_use(const struct config *cfg, const char *flag, const char *dir,
+    int mode)
+{
+	if (dir == NULL || faccessat(AT_FDCWD, dir, mode, AT_EACCESS) == 0)
+		return 0;
+	fprintf(stderr, "wstaskd: --%s: %s: %s%s%s%s\n", flag, dir,
+	    strerror(errno), cfg->user ? " (as user " : "",
+	    cfg->user ? cfg->user : "", cfg->user ? ")" : "");
+	return -1;
+}
+
+/*
+ * Workers list and open handlers in --tasks (read, search) and open the
+ * files under --www (search).  The TLS key and certificate need no check:
+ * they were read before any drop (options.c).
+ */
+static int
+daemon_workers_can_work(const struct config *cfg)
+{
+	if (daemon_can_use(cfg, "tasks", cfg->tasks_dir, R_OK | X_OK) < 0 ||
+	    daemon_can_use(cfg, "www", cfg->www_dir, X_OK) < 0)
+		return -1;
+	return 0;
+}
+
+/* Exits 64 (as for a missing directory) when the workers could not work. */
+void
+daemon_check_access(const struct config *cfg)
+{
+	pid_t	pid;
+	int	status;
+
+	if (cfg->user == NULL || geteuid() != 0) {
+		if (daemon_workers_can_work(cfg) < 0)
+			exit(EX_USAGE);
+		return;
+	}
+	if ((pid = fork()) < 0)
+		fatal("fork");
+	if (pid == 0) {
+		daemon_become_user(cfg);
+		_exit(daemon_workers_can_work(cfg) < 0 ? EX_USAGE : 0);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			fatal("waitpid");
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return;
+	exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
 }

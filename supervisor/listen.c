@@ -376,7 +376,7 @@ listen_accept(struct supervisor *sv, struct listener *l)
 			    "--max-sessions reached");
 			continue;
 		}
-		if (spawn_handoff(sv, fd, peer, l->l_spec->tls) < 0)
+		if (child_handoff(sv, fd, peer, l->l_spec->tls) < 0)
 			listen_refuse(sv, fd, l->l_spec->tls,
 			    "cannot fork a worker");
 	}

@@ -81,15 +81,17 @@ loop_init(struct supervisor *sv)
 static void
 loop_stop(struct supervisor *sv, int sig)
 {
+	char	name[16];
+
 	if (sv->sv_stopping)
 		return;
-	log_info("event=stop signal=SIG%s workers=%u", sigabbrev_np(sig),
-	    sv->sv_nworkers);
+	log_info("event=stop signal=%s workers=%u",
+	    signal_name(sig, name, sizeof(name)), sv->sv_nworkers);
 	sv->sv_stopping = true;
 	sv->sv_stop_deadline = now_usec() +
 	    (int64_t)sv->sv_cfg->shutdown_timeout * 1000000;
 	listen_close_all(sv);
-	spawn_shutdown(sv);
+	child_shutdown(sv);
 }
 
 /*
@@ -102,10 +104,10 @@ loop_renew_spares(struct supervisor *sv)
 	struct worker	*w;
 
 	while ((w = TAILQ_FIRST(&sv->sv_spares)) != NULL) {
-		spawn_unspare(sv, w);
-		spawn_tell_go(sv, w, REASON_SHUTDOWN);
+		child_unspare(sv, w);
+		child_tell_go(sv, w, REASON_SHUTDOWN);
 	}
-	spawn_top_up(sv);
+	child_top_up(sv);
 }
 
 static void
@@ -138,7 +140,7 @@ loop_signal(struct supervisor *sv)
 	if (n < 0 && errno != EAGAIN)
 		log_warn("read signalfd");
 	if (chld)
-		spawn_reap(sv);
+		sweep_reap(sv);
 }
 
 static int64_t
@@ -204,21 +206,21 @@ loop_deadlines(struct supervisor *sv)
 {
 	int64_t	now = now_usec();
 
-	spawn_kill_expired(sv, now);
+	child_kill_expired(sv, now);
 	if (sv->sv_stop_deadline && now >= sv->sv_stop_deadline) {
 		sv->sv_stop_deadline = 0;
 		sv->sv_stop_expired = true;
-		spawn_kill_all(sv, "--shutdown-timeout");
+		child_kill_all(sv, "--shutdown-timeout");
 	}
 	if (sv->sv_sweep_retry && now >= sv->sv_sweep_retry) {
 		sv->sv_sweep_retry = 0;
 		if (sv->sv_sweep)
-			spawn_sweep(sv);
+			sweep_run(sv);
 	}
 	listen_drain_expired(sv, now);
 	if (sv->sv_accept_paused && now >= sv->sv_accept_resume)
 		listen_resume(sv);
-	spawn_top_up(sv);
+	child_top_up(sv);
 }
 
 /*

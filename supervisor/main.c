@@ -18,6 +18,7 @@
 
 #include "log.h"
 #include "supervisor.h"
+#include "title.h"
 
 extern char **environ;
 
@@ -102,19 +103,23 @@ main(int argc, char **argv)
 	size_t			i;
 	int			rc, ready = -1;
 
-	setproctitle_init(argc, argv, environ);
+	title_init(argc, argv, environ);
 	main_stdio();
 	options_parse(argc, argv, &cfg);
 	/* Until detached, -D logs to the terminal as well as to syslog. */
 	log_init("wstaskd", cfg.verbosity, cfg.use_syslog || cfg.daemonize);
 	log_stderr(!cfg.use_syslog || cfg.daemonize);
 	log_set_role("supervisor");
+	if (cfg.www_missing)
+		log_warnx("event=no-www dir=%s: the default --www directory "
+		    "does not exist: serving no pages", cfg.www_missing);
 	if (geteuid() == 0 && cfg.user == NULL && !cfg.allow_root) {
 		fprintf(stderr, "wstaskd: refusing to run as root: give --user "
 		    "to drop privileges, or --allow-root to run handlers as "
 		    "root\n");
 		exit(1);
 	}
+	daemon_check_access(&cfg);
 	/* Sockets and the pid file are not tried: a running daemon holds them. */
 	if (cfg.check_only) {
 		users_load(&cfg);
@@ -153,11 +158,11 @@ main(int argc, char **argv)
 	daemon_ready(ready);
 	for (i = 0; i < sv.sv_nlisteners; i++)
 		loop_add(&sv, sv.sv_listeners[i].l_fd, &sv.sv_listeners[i]);
-	setproctitle("supervisor");
+	title_set("supervisor");
 	log_info("event=start pid=%ld tasks=%s www=%s path=%s limit=%u",
 	    (long)sv.sv_pid, cfg.tasks_dir, cfg.www_dir ? cfg.www_dir : "-",
 	    cfg.ws_path, cfg.limit);
-	spawn_top_up(&sv);
+	child_top_up(&sv);
 	rc = loop_run(&sv);
 	daemon_pidfile_remove(&sv);
 	log_info("event=exit status=%d", rc);

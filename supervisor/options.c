@@ -160,13 +160,17 @@ static const struct opt opt_table[] = {
 
 #define NOPTS	(sizeof(opt_table) / sizeof(opt_table[0]))
 
+/*
+ * Every usage error ends here: one line naming the flag (its long name,
+ * or none when the message names what is wrong) and exit status 64.
+ */
 static void __attribute__((__noreturn__, format(printf, 2, 3)))
-opt_fail(const struct opt *o, const char *fmt, ...)
+opt_fail(const char *flag, const char *fmt, ...)
 {
 	va_list	ap;
 
-	if (o)
-		fprintf(stderr, "wstaskd: --%s: ", o->o_long);
+	if (flag)
+		fprintf(stderr, "wstaskd: --%s: ", flag);
 	else
 		fprintf(stderr, "wstaskd: ");
 	va_start(ap, fmt);
@@ -222,8 +226,8 @@ opt_number(const struct opt *o, const char *arg)
 
 	v = strtonum(arg, o->o_min, o->o_max, &errstr);
 	if (errstr)
-		opt_fail(o, "%s is %s (%lld to %lld)", arg, errstr, o->o_min,
-		    o->o_max);
+		opt_fail(o->o_long, "%s is %s (%lld to %lld)", arg, errstr,
+		    o->o_min, o->o_max);
 	return v;
 }
 
@@ -252,7 +256,7 @@ opt_string(const struct opt *o, const char *arg, struct config *cfg)
 	char	**field = opt_field(o, cfg);
 
 	if (*arg == '\0')
-		opt_fail(o, "empty value");
+		opt_fail(o->o_long, "empty value");
 	free(*field);
 	if ((*field = strdup(arg)) == NULL)
 		fatal("strdup");
@@ -266,17 +270,19 @@ opt_credential(const struct opt *o, const char *arg, struct config *cfg)
 	size_t		 ulen, i;
 
 	if (colon == NULL || colon == arg || colon[1] == '\0')
-		opt_fail(o, "expected USER:PASS");
+		opt_fail(o->o_long, "expected USER:PASS");
 	ulen = (size_t)(colon - arg);
 	if (ulen > CREDENTIAL_USER_MAX)
-		opt_fail(o, "user name longer than %d", CREDENTIAL_USER_MAX);
+		opt_fail(o->o_long, "user name longer than %d",
+		    CREDENTIAL_USER_MAX);
 	for (i = 0; i < ulen; i++)
 		if (!isalnum((unsigned char)arg[i]) && !strchr("._@+-", arg[i]))
-			opt_fail(o, "user name must be of A-Z a-z 0-9 . _ @ + -");
+			opt_fail(o->o_long,
+			    "user name must be of A-Z a-z 0-9 . _ @ + -");
 	if (strlen(colon + 1) > 256)
-		opt_fail(o, "password longer than 256");
+		opt_fail(o->o_long, "password longer than 256");
 	if (userdb_add_plain(&cfg->users, arg, why, sizeof(why)) < 0)
-		opt_fail(o, "%s", why);
+		opt_fail(o->o_long, "%s", why);
 }
 
 static void
@@ -329,7 +335,8 @@ opt_path(const struct opt *o, const char *arg, struct config *cfg)
 	size_t	len = strlen(arg);
 
 	if (arg[0] != '/' || len > 255 || strpbrk(arg, "?# \t") != NULL)
-		opt_fail(o, "%s is not an absolute URL path without query", arg);
+		opt_fail(o->o_long, "%s is not an absolute URL path without "
+		    "query", arg);
 	free(cfg->ws_path);
 	if ((cfg->ws_path = strdup(arg)) == NULL)
 		fatal("strdup");
@@ -343,7 +350,7 @@ listen_port(const struct opt *o, const char *text, const char *p)
 
 	port = strtonum(p, 0, 65535, &errstr);
 	if (errstr || *p == '\0')
-		opt_fail(o, "%s: bad port", text);
+		opt_fail(o->o_long, "%s: bad port", text);
 	return (unsigned)port;
 }
 
@@ -359,7 +366,8 @@ listen_parse(const struct opt *o, const char *text, struct listen_spec *ls)
 		struct sockaddr_un sun;
 
 		if (text[5] == '\0' || strlen(text + 5) >= sizeof(sun.sun_path))
-			opt_fail(o, "%s: unix socket path empty or too long", text);
+			opt_fail(o->o_long, "%s: unix socket path empty or "
+			    "too long", text);
 		ls->family = AF_UNIX;
 		ls->host = strdup(text + 5);
 		free(copy);
@@ -372,14 +380,14 @@ listen_parse(const struct opt *o, const char *text, struct listen_spec *ls)
 		char *rb = strchr(host, ']');
 
 		if (rb == NULL || rb[1] != ':')
-			opt_fail(o, "%s: expected [V6ADDR]:PORT", text);
+			opt_fail(o->o_long, "%s: expected [V6ADDR]:PORT", text);
 		*rb = '\0';
 		host++;
 		colon = rb + 1;
 		ls->family = AF_INET6;
 	} else {
 		if ((colon = strrchr(host, ':')) == NULL)
-			opt_fail(o, "%s: expected HOST:PORT", text);
+			opt_fail(o->o_long, "%s: expected HOST:PORT", text);
 		ls->family = AF_INET;
 	}
 	*colon = '\0';
@@ -388,8 +396,9 @@ listen_parse(const struct opt *o, const char *text, struct listen_spec *ls)
 		unsigned char	buf[sizeof(struct in6_addr)];
 
 		if (inet_pton(ls->family, host, buf) != 1)
-			opt_fail(o, "%s: %s is not a numeric %s address", text,
-			    host, ls->family == AF_INET ? "IPv4" : "IPv6");
+			opt_fail(o->o_long, "%s: %s is not a numeric %s "
+			    "address", text, host,
+			    ls->family == AF_INET ? "IPv4" : "IPv6");
 	}
 	if ((ls->host = strdup(host)) == NULL)
 		fatal("strdup");
@@ -416,7 +425,7 @@ opt_origin(const struct opt *o, const char *arg, struct config *cfg)
 	}
 	cfg->origins = v = opt_grow(cfg->origins, cfg->norigins, sizeof(*v));
 	if (origin_parse(arg, &v[cfg->norigins]) < 0)
-		opt_fail(o, "%s is not scheme://host[:port]", arg);
+		opt_fail(o->o_long, "%s is not scheme://host[:port]", arg);
 	cfg->norigins++;
 }
 
@@ -427,7 +436,7 @@ opt_trusted(const struct opt *o, const char *arg, struct config *cfg)
 
 	cfg->trusted = v = opt_grow(cfg->trusted, cfg->ntrusted, sizeof(*v));
 	if (cidr_parse(arg, &v[cfg->ntrusted]) < 0)
-		opt_fail(o, "%s is not ADDRESS[/BITS] nor unix", arg);
+		opt_fail(o->o_long, "%s is not ADDRESS[/BITS] nor unix", arg);
 	cfg->ntrusted++;
 }
 
@@ -439,12 +448,13 @@ opt_pass_env(const struct opt *o, const char *arg, struct config *cfg)
 	size_t		 i;
 
 	if (!isalpha((unsigned char)arg[0]) && arg[0] != '_')
-		opt_fail(o, "%s is not a variable name", arg);
+		opt_fail(o->o_long, "%s is not a variable name", arg);
 	for (i = 1; arg[i]; i++)
 		if (!isalnum((unsigned char)arg[i]) && arg[i] != '_')
-			opt_fail(o, "%s is not a variable name", arg);
+			opt_fail(o->o_long, "%s is not a variable name", arg);
 	if (!strncmp(arg, "WSTASK_", 7))
-		opt_fail(o, "%s: WSTASK_ variables are set by wstaskd", arg);
+		opt_fail(o->o_long, "%s: WSTASK_ variables are set by wstaskd",
+		    arg);
 	if ((value = getenv(arg)) == NULL)
 		return;		/* unset: nothing to pass */
 	if (!strcmp(arg, "PATH"))
@@ -462,14 +472,10 @@ resolve_dir(const char *flag, const char *dir)
 	char		*abs;
 
 	if ((abs = realpath(dir, NULL)) == NULL) {
-		fprintf(stderr, "wstaskd: --%s: %s: %s\n", flag, dir,
-		    strerror(errno));
-		exit(EX_USAGE);
+		opt_fail(flag, "%s: %s", dir, strerror(errno));
 	}
 	if (stat(abs, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "wstaskd: --%s: %s is not a directory\n", flag,
-		    dir);
-		exit(EX_USAGE);
+		opt_fail(flag, "%s is not a directory", dir);
 	}
 	return abs;
 }
@@ -504,15 +510,12 @@ options_tls(struct config *cfg)
 	if (cfg->ssl_cert == NULL && cfg->ssl_key == NULL)
 		return;
 	if (cfg->ssl_cert == NULL || cfg->ssl_key == NULL) {
-		fprintf(stderr, "wstaskd: --%s: needs --%s too\n",
-		    cfg->ssl_cert ? "ssl-cert" : "ssl-key",
-		    cfg->ssl_cert ? "ssl-key" : "ssl-cert");
-		exit(EX_USAGE);
+		opt_fail(cfg->ssl_cert ? "ssl-cert" : "ssl-key",
+		    "needs --%s too", cfg->ssl_cert ? "ssl-key" : "ssl-cert");
 	}
 	if (tls_pem_read(&cfg->tls, cfg->ssl_cert, cfg->ssl_key, err,
 	    sizeof(err)) < 0) {
-		fprintf(stderr, "wstaskd: --ssl-cert/--ssl-key: %s\n", err);
-		exit(EX_USAGE);
+		opt_fail("ssl-cert/--ssl-key", "%s", err);
 	}
 	for (i = 0; i < cfg->nlistens; i++)
 		cfg->listens[i].tls = cfg->listens[i].family != AF_UNIX;
@@ -526,22 +529,18 @@ options_identity(struct config *cfg)
 	struct group	*gr;
 
 	if (cfg->group && cfg->user == NULL) {
-		fprintf(stderr, "wstaskd: --group: needs --user\n");
-		exit(EX_USAGE);
+		opt_fail("group", "needs --user");
 	}
 	if (cfg->user == NULL)
 		return;
 	if ((pw = getpwnam(cfg->user)) == NULL) {
-		fprintf(stderr, "wstaskd: --user: %s: no such user\n", cfg->user);
-		exit(EX_USAGE);
+		opt_fail("user", "%s: no such user", cfg->user);
 	}
 	cfg->uid = pw->pw_uid;
 	cfg->gid = pw->pw_gid;
 	if (cfg->group) {
 		if ((gr = getgrnam(cfg->group)) == NULL) {
-			fprintf(stderr, "wstaskd: --group: %s: no such group\n",
-			    cfg->group);
-			exit(EX_USAGE);
+			opt_fail("group", "%s: no such group", cfg->group);
 		}
 		cfg->gid = gr->gr_gid;
 	}
@@ -556,9 +555,7 @@ absolute_path(const char *flag, const char *path)
 	if (path[0] == '/')
 		return strdup(path);
 	if (getcwd(cwd, sizeof(cwd)) == NULL) {
-		fprintf(stderr, "wstaskd: --%s: getcwd: %s\n", flag,
-		    strerror(errno));
-		exit(EX_USAGE);
+		opt_fail(flag, "getcwd: %s", strerror(errno));
 	}
 	if (asprintf(&abs, "%s/%s", cwd, path) < 0)
 		return NULL;
@@ -571,10 +568,9 @@ options_finish(struct config *cfg)
 	char	*dir;
 
 	if (cfg->ping_timeout <= cfg->ping_interval) {
-		fprintf(stderr, "wstaskd: --ping-timeout: %u must be greater "
-		    "than --ping-interval %u\n", cfg->ping_timeout,
+		opt_fail("ping-timeout", "%u must be greater than "
+		    "--ping-interval %u", cfg->ping_timeout,
 		    cfg->ping_interval);
-		exit(EX_USAGE);
 	}
 	if (cfg->nlistens == 0)
 		opt_listen(&opt_table[0], DEF_LISTEN, cfg);
@@ -589,9 +585,8 @@ options_finish(struct config *cfg)
 		}
 		if (ls->family == AF_UNIX && strlen(ls->host) >=
 		    sizeof(((struct sockaddr_un *)0)->sun_path)) {
-			fprintf(stderr, "wstaskd: --listen: %s: unix socket "
-			    "path too long\n", ls->text);
-			exit(EX_USAGE);
+			opt_fail("listen", "%s: unix socket path too long",
+			    ls->text);
 		}
 	}
 	if (cfg->pidfile) {
@@ -617,6 +612,9 @@ options_finish(struct config *cfg)
 	dir = cfg->www_dir;
 	if (dir && *dir == '\0')
 		cfg->www_dir = NULL;
+	else if (dir == NULL && access(WSTASKD_WWW_DIR, F_OK) < 0 &&
+	    errno == ENOENT)
+		cfg->www_missing = WSTASKD_WWW_DIR;	/* uninstalled */
 	else
 		cfg->www_dir = resolve_dir("www", dir ? dir : WSTASKD_WWW_DIR);
 	free(dir);
@@ -652,15 +650,14 @@ options_parse(int argc, char **argv, struct config *cfg)
 		if (c == '?' || c == ':') {
 			const char *bad = argv[optind - 1];
 
+			const char *what = c == ':' ? "missing value" :
+			    "unknown flag";
+
 			if (optopt && optopt < 256)
-				fprintf(stderr, "wstaskd: -%c: %s (see "
-				    "wstaskd --help)\n", optopt, c == ':' ?
-				    "missing value" : "unknown flag");
-			else
-				fprintf(stderr, "wstaskd: %s: %s (see "
-				    "wstaskd --help)\n", bad, c == ':' ?
-				    "missing value" : "unknown flag");
-			exit(EX_USAGE);
+				opt_fail(NULL, "-%c: %s (see wstaskd --help)",
+				    optopt, what);
+			opt_fail(NULL, "%s: %s (see wstaskd --help)", bad,
+			    what);
 		}
 		if (c >= 256)
 			o = &opt_table[c - 256];

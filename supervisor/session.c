@@ -5,7 +5,7 @@
  * (s_holder), and it is granted only when no earlier holder's session is
  * still draining.  A claim tells the current holder and any earlier
  * claimant to go (reason superseded) and becomes the one pending claim:
- * the newest claimant wins.  A worker whose session is over (spawn.c)
+ * the newest claimant wins.  A worker whose session is over (child.c)
  * leaves the table through session_worker_over(), which grants the pending
  * claim once nothing of the id is left to drain.  Never blocks: waiting
  * for a drain is just the pending claim staying pending.
@@ -56,10 +56,10 @@ session_free_if_empty(struct supervisor *sv, struct session *s)
 static void
 session_drain(struct supervisor *sv, struct session *s, struct worker *old)
 {
-	TAILQ_INSERT_TAIL(&s->s_draining, old, w_list);
+	TAILQ_INSERT_TAIL(&s->s_draining, old, w_drain);
 	log_info("event=supersede session=%s pid=%ld", s->s_id,
 	    (long)old->w_pid);
-	spawn_tell_go(sv, old, REASON_SUPERSEDED);
+	child_tell_go(sv, old, REASON_SUPERSEDED);
 }
 
 static void
@@ -132,7 +132,7 @@ session_worker_over(struct supervisor *sv, struct worker *w)
 	else if (s->s_pending == w)
 		s->s_pending = NULL;
 	else
-		TAILQ_REMOVE(&s->s_draining, w, w_list);
+		TAILQ_REMOVE(&s->s_draining, w, w_drain);
 	w->w_ses = NULL;
 	log_info("event=session-over session=%s pid=%ld", s->s_id,
 	    (long)w->w_pid);
@@ -158,7 +158,7 @@ session_dump(struct supervisor *sv)
 	    sv->sv_cfg->max_sessions);
 	RB_FOREACH(s, session_tree, &sv->sv_sessions) {
 		n = 0;
-		TAILQ_FOREACH(w, &s->s_draining, w_list)
+		TAILQ_FOREACH(w, &s->s_draining, w_drain)
 			n++;
 		log_info("event=session id=%s holder=%ld pending=%ld "
 		    "draining=%u age_s=%lld", s->s_id,

@@ -14,6 +14,7 @@
 #include <sys/tree.h>
 #include <sys/types.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <libutil.h>
@@ -51,21 +52,29 @@ struct worker {
 	int64_t			 w_start;	/* usec, monotonic */
 	int64_t			 w_kill_at;	/* SIGKILL deadline, 0 none */
 	int64_t			 w_claimed;	/* usec, when it claimed */
-	int			 w_status;	/* from waitpid */
-	bool			 w_reaped;
-	bool			 w_unclean;	/* exited other than 0 */
-	bool			 w_sweep_wait;	/* over only after a sweep */
+	bool			 w_reaped;	/* out of sv_workers */
 	bool			 w_counted;	/* in sv_nconns */
 	bool			 w_superseding;	/* its claim told others to go */
-	bool			 w_in_tree;	/* in sv_workers (not reaped) */
-	bool			 w_is_spare;	/* in sv_spares */
 	unsigned		 w_queries;	/* MSG_QUERYs not yet answered */
 	bool			 w_broken;	/* broke the protocol: killed */
 	RB_ENTRY(worker)	 w_node;	/* by pid */
-	TAILQ_ENTRY(worker)	 w_list;	/* spares, or a session's drain */
+	TAILQ_ENTRY(worker)	 w_spare;	/* in sv_spares: idle */
+	TAILQ_ENTRY(worker)	 w_drain;	/* in its session's s_draining */
 	TAILQ_ENTRY(worker)	 w_dying;	/* has a kill deadline */
-	TAILQ_ENTRY(worker)	 w_sweep;	/* waits for a crash sweep */
+	TAILQ_ENTRY(worker)	 w_sweep;	/* in sv_swept: over only after a
+						   crash sweep */
 };
+
+/*
+ * A TAILQ has no membership test, and a flag beside the list could
+ * disagree with it: an entry off its list has a NULL tqe_prev (calloc,
+ * then TAILQ_UNLINK), so the list alone says who is on it.
+ */
+#define TAILQ_LINKED(elm, field)	((elm)->field.tqe_prev != NULL)
+#define TAILQ_UNLINK(head, elm, field) do {				\
+	TAILQ_REMOVE(head, elm, field);					\
+	(elm)->field.tqe_prev = NULL;					\
+} while (0)
 
 TAILQ_HEAD(worker_list, worker);
 
@@ -77,6 +86,11 @@ struct session {
 	struct worker_list	 s_draining;	/* told to go, not yet over */
 	RB_ENTRY(session)	 s_node;
 };
+
+/* loop_dispatch() reads the tag through a pointer to the struct. */
+_Static_assert(offsetof(struct listener, l_evtype) == 0, "epoll tag first");
+_Static_assert(offsetof(struct drain, d_evtype) == 0, "epoll tag first");
+_Static_assert(offsetof(struct worker, w_evtype) == 0, "epoll tag first");
 
 RB_HEAD(worker_tree, worker);
 RB_HEAD(session_tree, session);
@@ -111,10 +125,12 @@ struct supervisor {
 	int64_t			 sv_full_logged;	/* usec */
 	int64_t			 sv_stop_deadline;	/* usec, 0: none */
 	int64_t			 sv_topup_at;	/* usec: fork spares then, 0 now */
+	unsigned		 sv_setup_fails; /* in a row, for one reason */
+	char			 sv_setup_reason[MSG_DATA_MAX + 1];
 	struct pidfh		*sv_pidfh;
 };
 
-RB_PROTOTYPE(worker_tree, worker, w_node, worker_cmp)
+RB_PROTOTYPE(worker_tree, worker, w_node, child_cmp)
 RB_PROTOTYPE(session_tree, session, s_node, session_cmp)
 
 /* daemon.c */
@@ -124,6 +140,7 @@ void		 daemon_pidfile_remove(struct supervisor *sv);
 int		 daemon_detach(void);
 void		 daemon_ready(int fd);
 void		 daemon_drop_privileges(const struct config *cfg);
+void		 daemon_check_access(const struct config *cfg);
 
 /* users.c */
 void		 users_load(struct config *cfg);
@@ -144,21 +161,26 @@ void		 listen_close_all(struct supervisor *sv);
 void		 listen_drain(struct supervisor *sv, struct drain *d);
 void		 listen_drain_expired(struct supervisor *sv, int64_t now);
 
-/* spawn.c */
-struct worker	*spawn_worker(struct supervisor *sv);
-int		 spawn_handoff(struct supervisor *sv, int fd, const char *peer,
+/* child.c */
+struct worker	*child_fork(struct supervisor *sv);
+struct worker	*child_find(struct supervisor *sv, pid_t pid);
+void		 child_backoff(struct supervisor *sv);
+void		 child_served(struct supervisor *sv);
+void		 child_top_up(struct supervisor *sv);
+void		 child_unspare(struct supervisor *sv, struct worker *w);
+int		 child_handoff(struct supervisor *sv, int fd, const char *peer,
 		    bool tls);
-void		 spawn_top_up(struct supervisor *sv);
-void		 spawn_reap(struct supervisor *sv);
-void		 spawn_sweep(struct supervisor *sv);
-void		 spawn_check_over(struct supervisor *sv, struct worker *w);
-void		 spawn_unspare(struct supervisor *sv, struct worker *w);
-void		 spawn_kill_expired(struct supervisor *sv, int64_t now);
-void		 spawn_tell_go(struct supervisor *sv, struct worker *w,
+void		 child_tell_go(struct supervisor *sv, struct worker *w,
 		    enum msg_reason reason);
-struct worker	*spawn_find(struct supervisor *sv, pid_t pid);
-void		 spawn_shutdown(struct supervisor *sv);
-void		 spawn_kill_all(struct supervisor *sv, const char *why);
+void		 child_shutdown(struct supervisor *sv);
+void		 child_kill_expired(struct supervisor *sv, int64_t now);
+void		 child_kill_all(struct supervisor *sv, const char *why);
+void		 child_reaped(struct supervisor *sv, struct worker *w);
+void		 child_over(struct supervisor *sv, struct worker *w);
+
+/* sweep.c */
+void		 sweep_reap(struct supervisor *sv);
+void		 sweep_run(struct supervisor *sv);
 
 /* control.c */
 void		 control_dispatch(struct supervisor *sv, struct worker *w);

@@ -139,7 +139,7 @@ kill_case() {
 	check "grace $grace: a stopped worker is SIGKILLed, then ready (after $ms ms; $lo..$hi)" \
 	    test "$ms" -ge "$lo" -a "$ms" -le "$hi"
 	check "grace $grace: the log shows the worker killed by KILL" \
-	    grep -qE "event=exit pid=$worker session=$s signal=KILL\$" "$WT_DIR/daemon.log"
+	    grep -qE "event=exit pid=$worker session=$s signal=SIGKILL\$" "$WT_DIR/daemon.log"
 	# shellcheck disable=SC2086
 	check_dead "grace $grace: its sleep task is dead" $spid
 	close_client b

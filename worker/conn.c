@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "title.h"
 #include "worker.h"
 
 #define WRITE_BURST	32	/* events written per writeable callback */
@@ -29,10 +30,10 @@ conn_title(struct wk *k)
 	const char	*c = k->k_client[0] ? " client=" : "";
 
 	if (k->k_have_id)
-		setproctitle("worker session=%s peer=%s%s%s", k->k_session,
+		title_set("worker session=%s peer=%s%s%s", k->k_session,
 		    k->k_peer, c, k->k_client);
 	else
-		setproctitle("worker peer=%s%s%s", k->k_peer, c, k->k_client);
+		title_set("worker peer=%s%s%s", k->k_peer, c, k->k_client);
 }
 
 /* Is the connection's peer one of --trusted-proxy? */

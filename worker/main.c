@@ -19,6 +19,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,6 +29,7 @@
 
 #include "log.h"
 #include "role.h"
+#include "title.h"
 #include "tls.h"
 #include "util.h"
 #include "worker.h"
@@ -75,10 +78,12 @@ worker_ignore_signals(void)
 {
 	static const int sigs[] = { SIGHUP, SIGUSR1, SIGUSR2 };
 	size_t		 i;
+	char		 name[16];
 
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		if (signal(sigs[i], SIG_IGN) == SIG_ERR)
-			log_warn("signal %s", sigabbrev_np(sigs[i]));
+			log_warn("signal %s", signal_name(sigs[i], name,
+			    sizeof(name)));
 }
 
 /* What the worker's signalfd takes; blocked from the fork on. */
@@ -121,7 +126,7 @@ worker_detach(const struct config *cfg, int ctl)
 	if (fd_set_nonblock(CTL_FD) < 0)
 		fatal("fcntl control socket");
 	log_set_role("worker");
-	setproctitle("worker (spare)");
+	title_set("worker (spare)");
 }
 
 static int
@@ -219,6 +224,31 @@ worker_context(struct wk *k)
 		fatalx("lws_create_vhost (TLS) failed");
 }
 
+/*
+ * A set-up failure every worker will meet (a --tasks its user cannot
+ * reach): the supervisor is told why, so it can name the fault once
+ * instead of only forking again (MSG_SETUP); errno is the failure's.
+ */
+static noreturn void __attribute__((format(printf, 1, 2)))
+worker_setup_failed(const char *fmt, ...)
+{
+	char	reason[MSG_DATA_MAX + 1], what[512], err[128];
+	int	saved = errno, n;
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	n = snprintf(reason, sizeof(reason), "%s: %s", what, strerror(saved));
+	if (n > MSG_DATA_MAX)
+		n = MSG_DATA_MAX;
+	if (n > 0 && msg_send(CTL_FD, MSG_SETUP, 0, reason, (size_t)n, -1,
+	    err, sizeof(err)) < 0)
+		log_warnx("%s", err);
+	errno = saved;
+	fatal("%s", what);
+}
+
 static void
 worker_init(struct wk *k, const struct config *cfg)
 {
@@ -233,7 +263,7 @@ worker_init(struct wk *k, const struct config *cfg)
 		fatal("open /dev/null");
 	k->k_tasks_fd = open(cfg->tasks_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (k->k_tasks_fd < 0)
-		fatal("open %s", cfg->tasks_dir);
+		worker_setup_failed("open %s", cfg->tasks_dir);
 	worker_spawnattr(k);
 	worker_context(k);
 	k->k_ctl_wsi = worker_adopt_fd(k, CTL_FD);

@@ -99,12 +99,7 @@ reap_kill_one(const struct proc_stat *ps, void *arg)
 	(void)arg;
 	log_debug("event=stray pid=%ld pgid=%ld: killing", (long)ps->pid,
 	    (long)ps->pgid);
-	/* The group of an unreaped child cannot be a stranger's. */
-	if (ps->pgid > 1 && ps->pgid != getpgrp() &&
-	    kill(-ps->pgid, SIGKILL) < 0 && errno != ESRCH)
-		log_warn("kill -%ld", (long)ps->pgid);
-	if (kill(ps->pid, SIGKILL) < 0 && errno != ESRCH)
-		log_warn("kill %ld", (long)ps->pid);
+	proc_kill(ps, true);
 }
 
 /* True while any child exists; SIGKILLs the live ones on the way. */

@@ -198,7 +198,7 @@ check "... its id can be claimed again at once" expect k2 '"type":"ready","sessi
 check "... the other 10 sessions' $(echo "$others" | wc -w) tasks still run" \
     test "$(alive_count $others)" = "$(echo "$others" | wc -w)"
 check "... the only abnormal worker exit is the one killed ($(daemon_crashes))" \
-    eval '[ "$(daemon_crashes)" = 1 ] && grep -q "event=exit pid=$vw .*signal=KILL" "$WT_DIR/daemon.log"'
+    eval '[ "$(daemon_crashes)" = 1 ] && grep -q "event=exit pid=$vw .*signal=SIGKILL" "$WT_DIR/daemon.log"'
 for i in $(seq 10); do close_client "l$i"; done
 close_client k
 close_client k2
