@@ -253,8 +253,8 @@ check "... not before timeout_ms 300 + --kill-grace 200 (ms ${ms:-none} >= 500, 
     test "${ms:-0}" -ge 500 -a "${ms:-0}" -lt 4500
 pids=$(awk '$1 == "start" && $3 == "contract" && $4 == "to" { print $2 }' \
     "$WT_DIR/records" | paste -sd' ')
-check "the timed-out handlers are gone" \
-    eval "test -n '$pids' && assert_dead 5 $pids"
+# shellcheck disable=SC2086
+check "the timed-out handlers are gone" assert_dead 5 $pids
 has_line h "$R:\"tbig\",\"ok\":false,\"error\":\"timed out after 2000 ms\",\"signal\":\"SIGTERM\"," \
     '--task-timeout 2 beats a larger timeout_ms 5000'
 has_line h "$R:\"tnone\",\"ok\":false,\"error\":\"timed out after 2000 ms\",\"signal\":\"SIGTERM\"," \
@@ -299,7 +299,7 @@ else
 fi
 bg=$(awk '$1 == "bg" && $3 == "passenv" { print $2 }' "$WT_DIR/records" |
     paste -sd' ')
-check "... and it was killed with the task's group" \
-    eval "test -n '$bg' && assert_dead 5 $bg"
+# shellcheck disable=SC2086
+check "... and it was killed with the task's group" assert_dead 5 $bg
 has_line p '^\{"type":"done","batch":"bg","ok":1,"failed":0,' '... and the batch is done'
 close_client p

@@ -49,7 +49,7 @@ cleanup() {
 		alive "$p" && kill -TERM "$p"
 	done
 	# shellcheck disable=SC2086
-	assert_dead 10 $DPIDS || kill -KILL $DPIDS 2>/dev/null
+	[ -z "$DPIDS" ] || assert_dead 10 $DPIDS || kill -KILL $DPIDS 2>/dev/null
 	cat "$WT_DIR"/san/* >> "$WT_DIR/daemon.log" 2>/dev/null
 	t_cleanup
 }
@@ -150,6 +150,7 @@ init() {
 init_out() { cat "$WT_DIR/init.out"; }
 pidfile_pid() { cat "$PF" 2>/dev/null; }
 uid_of() { awk '/^Uid:/ { print $2 }' "/proc/$1/status"; }
+has_children() { [ -n "$(children "$1")" ]; }
 
 init status
 check "status before start: 3 (not running)" test $? = 3
@@ -255,6 +256,7 @@ check "... says not running" grep -q "not running" "$WT_DIR/init.out"
 init start
 dpid=$(pidfile_pid)
 DPIDS="$DPIDS $dpid"
+wait_for 5 has_children "$dpid"	# its spare: the check below needs pids
 workers=$(children "$dpid")
 kill -KILL "$dpid"
 assert_dead 5 "$dpid"

@@ -27,7 +27,7 @@ alive_list() {
 check_dead() {
 	local desc=$1
 	shift
-	if [ $# -gt 0 ] && all_dead "$@"; then
+	if all_dead "$@"; then
 		ok "$desc"
 	else
 		fail "$desc" "pids: $* alive: $(alive_list "$@")"

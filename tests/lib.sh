@@ -15,6 +15,10 @@
 #   send NAME TEXT               alive PID, all_alive/all_dead PID...
 #   close_client NAME            ok/fail/check DESC [CMD...]
 #   expect NAME REGEX [SECS]     wait_for SECS CMD...
+#
+# all_dead, all_alive and assert_dead fail, with a diag, on an empty list
+# or a word that is not a pid: pids that were never recorded must not pass
+# for dead ones.
 
 set -u
 
@@ -233,7 +237,36 @@ alive() {
 	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
 }
 
+# all_dead PID...: none of them is alive.  An empty list, or a word that
+# is not a pid, fails with a diag (see the header): "no pid" is a bug of
+# the test, not a death.
 all_dead() {
+	t_pids all_dead "$@" || return 1
+	t_none_alive "$@"
+}
+
+# all_alive PID...: every one is alive (the same rules for the list).
+all_alive() {
+	local p
+	t_pids all_alive "$@" || return 1
+	for p in "$@"; do
+		alive "$p" || return 1
+	done
+	return 0
+}
+
+# assert_dead SECS PID...: all gone within SECS (the same rules).
+assert_dead() {
+	local secs=$1 p left=
+	shift
+	t_pids assert_dead "$@" || return 1
+	wait_for "$secs" t_none_alive "$@" && return 0
+	for p in "$@"; do alive "$p" && left="$left $p"; done
+	diag "assert_dead: still alive after $secs s:$left"
+	return 1
+}
+
+t_none_alive() {
 	local p
 	for p in "$@"; do
 		alive "$p" && return 1
@@ -241,20 +274,22 @@ all_dead() {
 	return 0
 }
 
-# all_alive PID...: true for an empty list too; check the list first.
-all_alive() {
-	local p
+# t_pids WHO WORD...: true if the WORDs are one or more pids.
+t_pids() {
+	local who=$1 p
+	shift
+	if [ $# = 0 ]; then
+		diag "$who: no pid given, nothing to check (were they recorded?)"
+		return 1
+	fi
 	for p in "$@"; do
-		alive "$p" || return 1
+		case $p in
+		'' | *[!0-9]*)
+			diag "$who: '$p' is not a pid (in: $*)"
+			return 1 ;;
+		esac
 	done
 	return 0
-}
-
-# assert_dead SECS PID...: all gone within SECS.
-assert_dead() {
-	local secs=$1
-	shift
-	wait_for "$secs" all_dead "$@"
 }
 
 # worker_of SESSION: pid of the worker the supervisor granted SESSION to last.
