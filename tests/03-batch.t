@@ -42,7 +42,7 @@ has_fixed() {
 	fi
 }
 
-start_wstaskd --spare 1 --task-timeout 2 --max-output 1000 || exit 1
+start_wstaskd --spare 1 --task-timeout 2 --max-output 1000
 
 # ---------------------------------------------------------------- order
 client o "?session=order"
@@ -279,7 +279,7 @@ stop_wstaskd
 
 # ------------------------------------------- --pass-env PATH, background child
 PATH=$PATH:/opt/wstaskd-test-bin T_EXTRA='a b' start_wstaskd --spare 1 \
-    --pass-env PATH --pass-env T_EXTRA || exit 1
+    --pass-env PATH --pass-env T_EXTRA
 dpath=$PATH:/opt/wstaskd-test-bin
 client p "?session=passenv"
 expect p '"type":"ready"'

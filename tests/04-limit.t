@@ -49,7 +49,7 @@ sample_children() {
 	echo "$max $n"
 }
 
-start_wstaskd --spare 1 || exit 1
+start_wstaskd --spare 1
 
 # ------------------------------------------------- limit 3, 12 tasks
 conc_reset
@@ -93,7 +93,7 @@ close_client o
 stop_wstaskd
 
 # ------------------------------------------------- --limit 2
-start_wstaskd --spare 1 --limit 2 || exit 1
+start_wstaskd --spare 1 --limit 2
 conc_reset
 client c "?session=cap2"
 expect c '"type":"ready"'
@@ -145,7 +145,7 @@ stop_wstaskd
 # ------------------------------------------------- --task-timeout, large
 # Its limit times 1000 no longer fits 32 bits: it must not wrap to a
 # short timeout (4294968 s wrapped to 704 ms once).
-start_wstaskd --spare 1 --task-timeout 4294968 || exit 1
+start_wstaskd --spare 1 --task-timeout 4294968
 client e "?session=ttbig"
 expect e '"type":"ready"'
 send e '{"type":"run","batch":"tt","tasks":[{"id":"s","task":"sleep","args":1.0},{"id":"m","task":"sleep","args":0.2,"timeout_ms":2147483647}]}'

@@ -36,7 +36,7 @@ next_event() {
 	fi
 }
 
-start_wstaskd --spare 1 --max-batch 5 --max-message 4096 || exit 1
+start_wstaskd --spare 1 --max-batch 5 --max-message 4096
 
 # ---------------------------------------------------------------- messages
 client m "?session=bad"

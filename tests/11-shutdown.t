@@ -67,7 +67,7 @@ int_daemon() {
 		    --pass-env WT_DIR -v 2>> "$2" ) &
 	fi
 	T_DPID=$!
-	wait_for 5 grep -q 'event=listen addr=127.0.0.1:' "$2" || return 1
+	await_daemon "$T_DPID" "$2" "wstaskd (SIGINT $1)"
 	T_PORT=$(grep -o 'event=listen addr=127.0.0.1:[0-9]*' "$2" |
 	    head -n 1 | sed 's/.*://')
 	T_URL="ws://127.0.0.1:$T_PORT/stream"

@@ -10,7 +10,7 @@ plan 4
 
 # fastenv is a symbolic link to /usr/bin/env: a C program that prints its
 # environment (with WSTASK_TASK_ID) and exits at once.
-start_wstaskd --max-batch 2000 || exit 1
+start_wstaskd --max-batch 2000
 client f "?session=fast"
 expect f '"type":"ready"'
 tasks=$(printf '"fastenv",%.0s' $(seq 999))'"fastenv"'

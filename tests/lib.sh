@@ -19,6 +19,10 @@
 # all_dead, all_alive and assert_dead fail, with a diag, on an empty list
 # or a word that is not a pid: pids that were never recorded must not pass
 # for dead ones.
+#
+# start_wstaskd ends the file with `Bail out!` (prove stops the whole run)
+# and the daemon's log tail when the daemon does not come up; a test that
+# expects a start to fail runs $WSTASKD itself.
 
 set -u
 
@@ -45,6 +49,21 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 plan() { echo "1..$1"; }
 diag() { printf '# %s\n' "$@"; }
+# diag_err TEXT...: diag lines, every line of TEXT, on stderr (prove shows
+# stderr without -v, and $(...) does not take it).
+diag_err() { printf '%s\n' "$@" | sed 's/^/# /' >&2; }
+
+# bail_out REASON [DIAG...]: the DIAG lines (to stderr, which prove shows
+# without -v), then `Bail out! REASON`; ends the file, and prove's run.
+bail_out() {
+	local reason=$1
+	shift
+	[ $# -gt 0 ] && diag_err "$@"
+	echo "Bail out! $reason"
+	T_FAILED=$((T_FAILED + 1))
+	exit 1
+}
+
 
 ok() {
 	T_N=$((T_N + 1))
@@ -97,14 +116,38 @@ start_wstaskd() {
 		    2>> "$WT_DIR/daemon.log"
 	) &
 	T_DPID=$!
-	if ! wait_for "${T_START_SECS:-5}" grep -q 'event=listen addr=127.0.0.1:' "$WT_DIR/daemon.log"; then
-		diag "wstaskd did not start:" "$(cat "$WT_DIR/daemon.log")"
-		return 1
-	fi
+	await_daemon "$T_DPID" "$WT_DIR/daemon.log" "wstaskd${*:+ $*}"
 	T_PORT=$(grep -o 'event=listen addr=127.0.0.1:[0-9]*' "$WT_DIR/daemon.log" |
 	    head -n 1 | sed 's/.*://')
 	T_URL="ws://127.0.0.1:$T_PORT/stream"
 	T_HTTP="http://127.0.0.1:$T_PORT"
+}
+
+# await_daemon PID LOG DESC: wait until the daemon PID logs to LOG that it
+# listens on 127.0.0.1 (T_START_SECS, default 5 s); if it exits or does
+# not get there, bail out (DESC names it) with the end of LOG: every later
+# expect would wait its full time for a daemon that is not there.
+await_daemon() {
+	local st
+	if wait_for "${T_START_SECS:-5}" t_listening_or_gone "$1" "$2" &&
+	    grep -q 'event=listen addr=127.0.0.1:' "$2"; then
+		return 0
+	fi
+	if alive "$1"; then
+		st="did not listen within ${T_START_SECS:-5} s"
+		kill -TERM "$1" 2>/dev/null
+		wait_for 2 eval "! alive $1" || kill -KILL "$1" 2>/dev/null
+		wait "$1" 2>/dev/null
+	else
+		wait "$1" 2>/dev/null
+		st="exited with status $? before listening"
+	fi
+	[ "$1" = "$T_DPID" ] && T_DPID=
+	bail_out "$3: $st" "$3: $st; the end of $2:" \
+	    "$(tail -n 20 "$2")"
+}
+t_listening_or_gone() {
+	grep -q 'event=listen addr=127.0.0.1:' "$2" || ! alive "$1"
 }
 
 # In a child about to exec: drop the write ends of the clients' FIFOs, or
