@@ -10,7 +10,6 @@
 # smaller wins, SIGKILL after the grace), --max-output, and a background
 # child holding stdout that must not hold the result back.
 . "$(dirname "$0")/lib.sh"
-plan 69
 
 HDIR=$(cd "$T_HANDLERS" && pwd -P)
 MS='"ms":[0-9]+'

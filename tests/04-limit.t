@@ -6,7 +6,6 @@
 # --limit caps a larger batch limit and is the limit of a batch without
 # one; limit 1 runs the tasks strictly one after another.
 . "$(dirname "$0")/lib.sh"
-plan 21
 
 # conc_tasks N SECS: a JSON list of N conc tasks holding a slot SECS each.
 conc_tasks() {

@@ -6,7 +6,6 @@
 # cancelled/replaced/started 0 and never `accepted`; nothing names a
 # batch after its `done` or `cancelled`.
 . "$(dirname "$0")/lib.sh"
-plan 22
 
 # termslow needs 0.3 s to clean up after SIGTERM: inside the grace.
 start_wstaskd --kill-grace 3000

@@ -5,7 +5,6 @@
 # process is gone before the new `ready` ("superseded":true), and the
 # newest of several quick claims alone is granted.
 . "$(dirname "$0")/lib.sh"
-plan 25
 
 start_wstaskd --kill-grace 3000
 

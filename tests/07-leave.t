@@ -4,7 +4,6 @@
 # exits.  A client that stops reading holds back the batch (backpressure)
 # instead of growing the worker's memory.
 . "$(dirname "$0")/lib.sh"
-plan 18
 
 start_wstaskd --kill-grace 500
 

@@ -7,7 +7,6 @@
 # event first) and the daemon keeps serving; fragmented messages are
 # reassembled; invalid UTF-8 in a text frame closes with 1007.
 . "$(dirname "$0")/lib.sh"
-plan 69
 
 MSG='"message":"([^"\\]|\\.)*"'
 

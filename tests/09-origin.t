@@ -6,7 +6,6 @@
 # the given origins; --origin '*' allows any; no Origin header is allowed.
 # wstask.v1 is selected when offered and not required.
 . "$(dirname "$0")/lib.sh"
-plan 33
 
 # upgrade HOST ORIGIN SESSION: the HTTP status of a raw upgrade request
 # with these Host and Origin headers (ORIGIN "-": no Origin header).

@@ -4,7 +4,6 @@
 # reaped, exit 0), also when SIGINT was inherited ignored; SIGUSR1 logs
 # the session table; SIGHUP reopens the log (syslog) and disturbs nothing.
 . "$(dirname "$0")/lib.sh"
-plan 18
 
 start_wstaskd
 client a "?session=sd1"

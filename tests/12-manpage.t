@@ -4,7 +4,6 @@
 # defaults), its SYNOPSIS names every flag, and both pages are clean under
 # `mandoc -Tlint -W warning`.
 . "$(dirname "$0")/lib.sh"
-plan 8
 
 # differ A B: the lines only in A ("<") or only in B (">"), one a line.
 differ() {

@@ -5,7 +5,6 @@
 # binding (workers and handlers run as that user); --shutdown-timeout
 # bounds a stop.
 . "$(dirname "$0")/lib.sh"
-plan 20
 
 pf=$WT_DIR/run/wstaskd.pid
 mkdir -p "$WT_DIR/run"

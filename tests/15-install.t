@@ -15,7 +15,6 @@ if [ "$(id -u)" != 0 ] || ! id nobody > /dev/null 2>&1; then
 	exit 0
 fi
 . "$(dirname "$0")/lib.sh"
-plan 60
 
 P=$WT_DIR/prefix E=$WT_DIR/etc R=$WT_DIR/run U=$WT_DIR/systemd
 INIT=$E/init.d/wstaskd
@@ -51,9 +50,8 @@ cleanup() {
 	# shellcheck disable=SC2086
 	[ -z "$DPIDS" ] || assert_dead 10 $DPIDS || kill -KILL $DPIDS 2>/dev/null
 	cat "$WT_DIR"/san/* >> "$WT_DIR/daemon.log" 2>/dev/null
-	t_cleanup
 }
-trap cleanup EXIT
+at_exit cleanup
 mkdir -p "$WT_DIR/san"
 chmod 1777 "$WT_DIR/san"
 export ASAN_OPTIONS="$ASAN_OPTIONS:log_path=$WT_DIR/san/asan"

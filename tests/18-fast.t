@@ -6,7 +6,6 @@
 # tasks never closed, so later tasks lost their output.  Each result must
 # carry its own output, and results must stream while the batch runs.
 . "$(dirname "$0")/lib.sh"
-plan 4
 
 # fastenv is a symbolic link to /usr/bin/env: a C program that prints its
 # environment (with WSTASK_TASK_ID) and exits at once.

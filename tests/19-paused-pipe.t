@@ -5,7 +5,6 @@
 # libwebsockets on the hang-up, before the rest of the output in it was
 # read: that output was lost.
 . "$(dirname "$0")/lib.sh"
-plan 4
 
 start_wstaskd --ping-interval 30 --ping-timeout 60
 client p "?session=paused"

@@ -9,7 +9,6 @@
 # limit wstaskd was started with; argv [NAME] and the exact 2 KiB stderr
 # tail (3); --path; /handlers lists exactly the valid executable names (4).
 . "$(dirname "$0")/lib.sh"
-plan 52
 
 RAWPING=$T_ROOT/tests/rawping.py
 

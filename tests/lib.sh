@@ -8,21 +8,31 @@
 # reaper that runs each file (tests/reaper.c) fails the file if anything
 # is left alive anyway.
 #
-#   plan N                       expect_n NAME REGEX COUNT [SECS]
-#   start_wstaskd [FLAG...]      no_line NAME REGEX        (nothing matches)
-#   stop_wstaskd                 record_pids KIND [SESSION] (from handlers)
-#   client NAME [OPT...] QUERY   assert_dead SECS PID...
-#   send NAME TEXT               alive PID, all_alive/all_dead PID...
-#   close_client NAME            ok/fail/check DESC [CMD...]
-#   expect NAME REGEX [SECS]     wait_for SECS CMD...
+#   start_wstaskd [FLAG...]      expect_n NAME REGEX COUNT [SECS]
+#   stop_wstaskd                 no_line NAME REGEX        (nothing matches)
+#   client NAME [OPT...] QUERY   record_pids KIND [SESSION] (from handlers)
+#   send NAME TEXT               assert_dead SECS PID...
+#   close_client NAME            alive PID, all_alive/all_dead PID...
+#   expect NAME REGEX [SECS]     ok/fail/check DESC [CMD...]
+#   wait_for SECS CMD...         at_exit CMD
+#   plan N                       (optional)
 #
-# all_dead, all_alive and assert_dead fail, with a diag, on an empty list
-# or a word that is not a pid: pids that were never recorded must not pass
-# for dead ones.
+# The plan is counted, not kept by hand: at exit lib.sh prints TAP's
+# trailing plan, 1..N for the N tests that ran.  A file cut short cannot
+# pass: if it exits with a non-zero status (a bash error, set -u, `exit 1`)
+# a `not ok` saying so comes before the plan and the status stays, which
+# prove fails as well; a file killed by a signal prints no plan at all
+# (an `exit 0` is taken for a deliberate end, though).  A file that still
+# declares `plan N` (at its top, as before) gets 1..N, and fails if
+# another number of tests ran.  So a file must not print a plan of its
+# own, and its own clean-up goes to at_exit, not to a trap of its own
+# (t_cleanup must see the exit status first).
 #
 # start_wstaskd ends the file with `Bail out!` (prove stops the whole run)
 # and the daemon's log tail when the daemon does not come up; a test that
-# expects a start to fail runs $WSTASKD itself.
+# expects a start to fail runs $WSTASKD itself.  all_dead, all_alive and
+# assert_dead fail, with a diag, on an empty list or a word that is not a
+# pid: pids that were never recorded must not pass for dead ones.
 
 set -u
 
@@ -39,6 +49,11 @@ export WT_DIR
 
 T_N=0
 T_FAILED=0
+T_PLANNED=	# set by plan N
+T_BAILED=	# set once `Bail out!` is printed: no plan after it
+T_CLEANED=	# set once t_cleanup has run
+T_END_BAD=	# set by t_end when the count or the daemon log fails the file
+T_AT_EXIT=()
 T_DPID=
 T_PORT=
 T_CLIENTS=
@@ -47,11 +62,17 @@ T_CLIENT_KIND=${T_CLIENT_KIND:-c}	# c: our wsclient, py: python3-websockets
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
-plan() { echo "1..$1"; }
+# plan N: N tests are expected; at exit the plan is 1..N, and another
+# count fails the file.  Optional: without it the plan is the count.
+plan() { T_PLANNED=$1; }
 diag() { printf '# %s\n' "$@"; }
 # diag_err TEXT...: diag lines, every line of TEXT, on stderr (prove shows
 # stderr without -v, and $(...) does not take it).
 diag_err() { printf '%s\n' "$@" | sed 's/^/# /' >&2; }
+
+# at_exit CMD: eval CMD at exit (in the order given), before lib.sh stops
+# the daemon and the clients and prints the plan.
+at_exit() { T_AT_EXIT+=("$1"); }
 
 # bail_out REASON [DIAG...]: the DIAG lines (to stderr, which prove shows
 # without -v), then `Bail out! REASON`; ends the file, and prove's run.
@@ -60,10 +81,10 @@ bail_out() {
 	shift
 	[ $# -gt 0 ] && diag_err "$@"
 	echo "Bail out! $reason"
+	T_BAILED=1
 	T_FAILED=$((T_FAILED + 1))
 	exit 1
 }
-
 
 ok() {
 	T_N=$((T_N + 1))
@@ -363,8 +384,16 @@ spares() {
 	return 0
 }
 
+# The EXIT trap: the file's at_exit commands, then everything started here
+# is stopped, the daemon log scanned, and the plan printed (see the header).
+# ST, default $?, is the file's exit status.
 t_cleanup() {
-	local name pid fd
+	local st=${1:-$?} name pid fd cmd
+	[ -z "$T_CLEANED" ] || return 0
+	T_CLEANED=1
+	for cmd in "${T_AT_EXIT[@]}"; do
+		eval "$cmd"
+	done
 	for name in $T_CLIENTS; do
 		pid=$(client_pid "$name")
 		[ -n "$pid" ] && kill -CONT "$pid" 2>/dev/null
@@ -381,19 +410,41 @@ t_cleanup() {
 	done
 	stop_wstaskd
 	wait
-	if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:|protocol-violation|ERROR SUMMARY: [1-9]|definitely lost: [1-9]' \
-	    "$WT_DIR/daemon.log" 2>/dev/null; then
-		diag "sanitizer, valgrind or protocol report in the daemon log:"
-		grep -E -A20 'Sanitizer|runtime error:|protocol-violation|ERROR SUMMARY: [1-9]|definitely lost: [1-9]' \
-		    "$WT_DIR/daemon.log" | head -40 | sed 's/^/# /'
-		T_FAILED=$((T_FAILED + 1))
-		trap - EXIT
-		exit 1
-	fi
+	[ -n "$T_BAILED" ] || t_end "$st"
 	if [ "$T_FAILED" -gt 0 ] || [ -n "${KEEP:-}" ]; then
 		diag "log and client output kept in $WT_DIR"
 	else
 		rm -rf "$WT_DIR"
+	fi
+	# Not only a not ok: the status says it too, as for a bash error.
+	if [ "$st" = 0 ] && [ -n "$T_END_BAD" ]; then
+		trap - EXIT
+		exit 1
+	fi
+}
+
+# t_end ST: a not ok for a daemon log with a report or a file that did not
+# run to its end (status ST), then the plan.
+t_end() {
+	T_END_BAD=
+	if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:|protocol-violation|ERROR SUMMARY: [1-9]|definitely lost: [1-9]' \
+	    "$WT_DIR/daemon.log" 2>/dev/null; then
+		fail "no sanitizer, valgrind or protocol report in the daemon log"
+		grep -E -A20 'Sanitizer|runtime error:|protocol-violation|ERROR SUMMARY: [1-9]|definitely lost: [1-9]' \
+		    "$WT_DIR/daemon.log" | head -40 | sed 's/^/# /'
+		T_END_BAD=1
+	fi
+	if [ "$1" != 0 ]; then
+		fail "the test file ran to its end (it exited with status $1 after test $T_N)"
+	fi
+	if [ -z "$T_PLANNED" ]; then
+		echo "1..$T_N"
+	else
+		echo "1..$T_PLANNED"
+		if [ "$T_N" != "$T_PLANNED" ]; then
+			diag "planned $T_PLANNED tests, ran $T_N"
+			T_END_BAD=1
+		fi
 	fi
 }
 true_if_clients_gone() {
