@@ -307,7 +307,8 @@ for p in 1023 1022 1021 1019 1013 999; do
 	port_free "$p" && { lowport=$p; break; }
 done
 if [ "$(id -u)" = 0 ] && [ -n "$nobody_gid" ] && [ -n "$grp" ] && [ -n "$lowport" ]; then
-	dstart user -l "127.0.0.1:$lowport" -t "$T_HANDLERS" -w '' \
+	pub=$(public_copy nobody)
+	dstart user -l "127.0.0.1:$lowport" -t "$pub/handlers" -w '' \
 	    --user nobody --group "$grp" --spare 1
 	U_PID=$D_PID
 	wait_for 5 grep -q "event=listen addr=127.0.0.1:$lowport" "$D_LOG"

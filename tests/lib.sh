@@ -14,8 +14,8 @@
 #   send NAME TEXT               assert_dead SECS PID...
 #   close_client NAME            alive PID, all_alive/all_dead PID...
 #   expect NAME REGEX [SECS]     ok/fail/check DESC [CMD...]
-#   wait_for SECS CMD...         at_exit CMD
-#   plan N                       (optional)
+#   wait_for SECS CMD...         public_copy USER          (for --user)
+#   at_exit CMD                  plan N                    (optional)
 #
 # The plan is counted, not kept by hand: at exit lib.sh prints TAP's
 # trailing plan, 1..N for the N tests that ran.  A file cut short cannot
@@ -169,6 +169,27 @@ await_daemon() {
 }
 t_listening_or_gone() {
 	grep -q 'event=listen addr=127.0.0.1:' "$2" || ! alive "$1"
+}
+
+# public_copy USER: a copy of the handlers ($T_HANDLERS, links followed)
+# and of www that USER can read and run, for a daemon that drops to USER
+# (--user): the checkout may be in a directory USER cannot enter (a clone
+# in /root or in a mktemp -d directory, mode 0700).  Prints the copy's
+# directory (handlers/, www/), under $WT_DIR, which it makes enterable;
+# fails with a diag if USER still cannot read all of it.
+public_copy() {
+	local d bad
+	d=$(mktemp -d "$WT_DIR/public.XXXXXX") &&
+	    chmod go+x "$WT_DIR" && chmod 755 "$d" &&
+	    cp -RL "$T_HANDLERS" "$d/handlers" && cp -RL "$T_ROOT/www" "$d/www" &&
+	    chmod -R a+rX "$d" || return 1
+	bad=$(setpriv --reuid "$1" --regid "$(id -g "$1")" --clear-groups \
+	    find "$d" ! -readable 2>&1) || bad="find failed: $bad"
+	if [ -n "$bad" ]; then
+		diag_err "public_copy: $1 cannot read everything in $d:" "$bad"
+		return 1
+	fi
+	echo "$d"
 }
 
 # In a child about to exec: drop the write ends of the clients' FIFOs, or
