@@ -456,7 +456,8 @@ t_end() {
 		T_END_BAD=1
 	fi
 	if [ "$1" != 0 ]; then
-		fail "the test file ran to its end (it exited with status $1 after test $T_N)"
+		fail "the test file ran to its end" \
+		    "it exited with status $1 after test $T_N"
 	fi
 	if [ -z "$T_PLANNED" ]; then
 		echo "1..$T_N"
