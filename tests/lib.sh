@@ -16,6 +16,7 @@
 #   expect NAME REGEX [SECS]     ok/fail/check DESC [CMD...]
 #   wait_for SECS CMD...         public_copy USER          (for --user)
 #   at_exit CMD                  plan N                    (optional)
+#   skip_all REASON
 #
 # The plan is counted, not kept by hand: at exit lib.sh prints TAP's
 # trailing plan, 1..N for the N tests that ran.  A file cut short cannot
@@ -25,8 +26,9 @@
 # (an `exit 0` is taken for a deliberate end, though).  A file that still
 # declares `plan N` (at its top, as before) gets 1..N, and fails if
 # another number of tests ran.  So a file must not print a plan of its
-# own, and its own clean-up goes to at_exit, not to a trap of its own
-# (t_cleanup must see the exit status first).
+# own (skip_all prints the one of a file that skips everything), and its
+# own clean-up goes to at_exit, not to a trap of its own (t_cleanup must
+# see the exit status first).
 #
 # start_wstaskd ends the file with `Bail out!` (prove stops the whole run)
 # and the daemon's log tail when the daemon does not come up; a test that
@@ -50,7 +52,7 @@ export WT_DIR
 T_N=0
 T_FAILED=0
 T_PLANNED=	# set by plan N
-T_BAILED=	# set once `Bail out!` is printed: no plan after it
+T_ENDED=	# set by bail_out and skip_all: no plan after theirs
 T_CLEANED=	# set once t_cleanup has run
 T_END_BAD=	# set by t_end when the count or the daemon log fails the file
 T_AT_EXIT=()
@@ -81,9 +83,16 @@ bail_out() {
 	shift
 	[ $# -gt 0 ] && diag_err "$@"
 	echo "Bail out! $reason"
-	T_BAILED=1
+	T_ENDED=1
 	T_FAILED=$((T_FAILED + 1))
 	exit 1
+}
+
+# skip_all REASON: the file tests nothing here (TAP's 1..0 # SKIP); ends it.
+skip_all() {
+	echo "1..0 # SKIP $1"
+	T_ENDED=1
+	exit 0
 }
 
 ok() {
@@ -431,7 +440,7 @@ t_cleanup() {
 	done
 	stop_wstaskd
 	wait
-	[ -n "$T_BAILED" ] || t_end "$st"
+	[ -n "$T_ENDED" ] || t_end "$st"
 	if [ "$T_FAILED" -gt 0 ] || [ -n "${KEEP:-}" ]; then
 		diag "log and client output kept in $WT_DIR"
 	else
