@@ -38,7 +38,6 @@ bad=(
 	"--ssl-cert /nonexistent/cert.pem|--ssl-cert"
 	"--ssl-key /nonexistent/key.pem|--ssl-key"
 )
-plan $((${#bad[@]} * 2 + 6))
 
 for case in "${bad[@]}"; do
 	args=${case%|*}
@@ -59,9 +58,8 @@ done
 help=$("$WSTASKD" --help)
 check "--help exits 0" test $? = 0
 for f in --listen --tasks --www --path --limit --max-batch; do
-	case $help in *"$f"*) ;; *) fail "--help names $f"; continue 2 ;; esac
+	check "--help names $f" grep -qF -e "$f" <<< "$help"
 done
-ok "--help names the flags"
 check "--version prints the version" sh -c "'$WSTASKD' --version | grep -q '^wstaskd [0-9]'"
 
 if [ "$(id -u)" = 0 ]; then

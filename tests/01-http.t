@@ -2,7 +2,6 @@
 # HTTP side (SPEC 4): /healthz, /handlers, static files, --www '', the
 # WebSocket path, and listening on TCP v4, v6 and unix sockets.
 . "$(dirname "$0")/lib.sh"
-plan 12
 
 start_wstaskd
 

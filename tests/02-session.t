@@ -5,7 +5,6 @@
 # nothing sent after the bad id runs), bad JSON first (bad_json, stays
 # open), and `ready` before any other event.
 . "$(dirname "$0")/lib.sh"
-plan 33
 
 start_wstaskd --spare 1
 

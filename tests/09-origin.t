@@ -6,7 +6,6 @@
 # the given origins; --origin '*' allows any; no Origin header is allowed.
 # wstask.v1 is selected when offered and not required.
 . "$(dirname "$0")/lib.sh"
-plan 33
 
 # upgrade HOST ORIGIN SESSION: the HTTP status of a raw upgrade request
 # with these Host and Origin headers (ORIGIN "-": no Origin header).
@@ -34,7 +33,7 @@ want() {
 
 claimed() { grep -qE "event=claim session=$1 " "$WT_DIR/daemon.log"; }
 
-start_wstaskd --spare 1 || exit 1
+start_wstaskd --spare 1
 H=127.0.0.1:$T_PORT
 
 # ---------------------------------------------------------------- clients
@@ -89,7 +88,7 @@ close_client p0
 stop_wstaskd
 
 # ---------------------------------------------------------------- --origin
-start_wstaskd --spare 1 --origin https://app.example || exit 1
+start_wstaskd --spare 1 --origin https://app.example
 H=127.0.0.1:$T_PORT
 want 101 "$H" https://app.example org1 '--origin https://app.example: that origin'
 want 403 "$H" https://app.example:8443 org2 '--origin https://app.example: another port'
@@ -98,7 +97,7 @@ want 403 "$H" https://www.app.example org4 '--origin https://app.example: a subd
 want 101 "$H" "http://$H" org5 '--origin set: Origin = Host still matches'
 stop_wstaskd
 
-start_wstaskd --spare 1 --origin '*' || exit 1
+start_wstaskd --spare 1 --origin '*'
 client any -o http://evil.example "?session=any"
 check "--origin '*': a foreign Origin is accepted" expect any '"type":"ready","session":"any"'
 close_client any

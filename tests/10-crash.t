@@ -4,7 +4,6 @@
 # granted again; a supervisor killed with SIGKILL makes every worker see
 # EOF on its control socket, cancel its tasks and exit.
 . "$(dirname "$0")/lib.sh"
-plan 9
 
 start_wstaskd
 

@@ -4,7 +4,6 @@
 # reaped, exit 0), also when SIGINT was inherited ignored; SIGUSR1 logs
 # the session table; SIGHUP reopens the log (syslog) and disturbs nothing.
 . "$(dirname "$0")/lib.sh"
-plan 18
 
 start_wstaskd
 client a "?session=sd1"
@@ -32,7 +31,7 @@ check "SIGHUP: the supervisor logs event=reopen-log" \
 sleep 0.5
 # shellcheck disable=SC2086
 check "... the supervisor, the HUP'd worker and its running handlers live on" \
-    eval "test -n '$worker_a' && test \"\$(echo $pids | wc -w)\" = 2 && alive $T_DPID && alive $worker_a && all_alive $pids"
+    eval "test \"\$(echo $pids | wc -w)\" = 2 && all_alive $T_DPID '$worker_a' $pids"
 check "... and its client saw nothing of it (no cancel, no close)" \
     eval "no_line a '\"type\":\"cancelled\"' && no_line a '^close'"
 client c "?session=sd3"
@@ -67,7 +66,7 @@ int_daemon() {
 		    --pass-env WT_DIR -v 2>> "$2" ) &
 	fi
 	T_DPID=$!
-	wait_for 5 grep -q 'event=listen addr=127.0.0.1:' "$2" || return 1
+	await_daemon "$T_DPID" "$2" "wstaskd (SIGINT $1)"
 	T_PORT=$(grep -o 'event=listen addr=127.0.0.1:[0-9]*' "$2" |
 	    head -n 1 | sed 's/.*://')
 	T_URL="ws://127.0.0.1:$T_PORT/stream"

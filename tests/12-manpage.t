@@ -6,7 +6,6 @@
 # tests/26-wstask.t runs on wstask(1) as well.
 . "$(dirname "$0")/lib.sh"
 . "$T_ROOT/tests/manpage.sh"
-plan 8
 
 check_options "$WSTASKD" "$T_ROOT/man/wstaskd.8"
 check_lint "$T_ROOT/man/wstaskd.8"

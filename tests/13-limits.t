@@ -3,7 +3,6 @@
 # the supervisor (not lost to a reset), a rate-limited log line names the
 # flag, spare workers do not count, and a freed slot serves again.
 . "$(dirname "$0")/lib.sh"
-plan 7
 
 start_wstaskd --max-sessions 2 --spare 3
 client a "?session=m1"

@@ -5,7 +5,6 @@
 # binding (workers and handlers run as that user); --shutdown-timeout
 # bounds a stop.
 . "$(dirname "$0")/lib.sh"
-plan 20
 
 pf=$WT_DIR/run/wstaskd.pid
 mkdir -p "$WT_DIR/run"
@@ -40,10 +39,13 @@ check "-n: ... and binds nothing (port 1 would need it)" \
 "$WSTASKD" -n -t /nonexistent -w '' --allow-root 2>/dev/null
 check "-n: a bad one exits 64" test $? = 64
 
-# --user: bind as root, then run (and run handlers) as nobody.
+# --user: bind as root, then run (and run handlers) as nobody, with
+# handlers and www that nobody can reach wherever the checkout is.
 if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	pub=$(public_copy nobody)
 	chmod 755 "$WT_DIR"
-	start_wstaskd --user nobody --spare 1 -l "unix:$WT_DIR/u.sock"
+	start_wstaskd --user nobody --spare 1 -l "unix:$WT_DIR/u.sock" \
+	    -t "$pub/handlers" -w "$pub/www"
 	uid=$(id -u nobody)
 	check "--user: a unix socket is the user's, mode 0660" \
 	    test "$(stat -c '%U %a' "$WT_DIR/u.sock")" = "nobody 660"

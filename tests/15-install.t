@@ -15,7 +15,6 @@ if [ "$(id -u)" != 0 ] || ! id nobody > /dev/null 2>&1; then
 	exit 0
 fi
 . "$(dirname "$0")/lib.sh"
-plan 60
 
 P=$WT_DIR/prefix E=$WT_DIR/etc R=$WT_DIR/run U=$WT_DIR/systemd
 INIT=$E/init.d/wstaskd
@@ -134,6 +133,7 @@ init() {
 init_out() { cat "$WT_DIR/init.out"; }
 pidfile_pid() { cat "$PF" 2>/dev/null; }
 uid_of() { awk '/^Uid:/ { print $2 }' "/proc/$1/status"; }
+has_children() { [ -n "$(children "$1")" ]; }
 
 init status
 check "status before start: 3 (not running)" test $? = 3
@@ -239,6 +239,7 @@ check "... says not running" grep -q "not running" "$WT_DIR/init.out"
 init start
 dpid=$(pidfile_pid)
 DPIDS="$DPIDS $dpid"
+wait_for 5 has_children "$dpid"	# its spare: the check below needs pids
 workers=$(children "$dpid")
 kill -KILL "$dpid"
 assert_dead 5 "$dpid"

@@ -2,7 +2,6 @@
 # TLS (--ssl-cert/--ssl-key, with a chain), basic auth (--credential, with
 # session ids kept per user), --handshake-timeout, and deep JSON nesting.
 . "$(dirname "$0")/lib.sh"
-plan 21
 
 # A CA, an intermediate and a leaf for 127.0.0.1: the chain must be served.
 pki=$WT_DIR/pki

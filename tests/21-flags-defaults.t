@@ -26,7 +26,6 @@ SPEC_DEFAULTS=(
 	"max-output|1048576" "kill-grace|2000" "ping-interval|10"
 	"ping-timeout|25" "task-timeout|0" "spare|2" "listen|127.0.0.1:8080"
 )
-plan $((9 + ${#SPEC_FLAGS[@]} + ${#SPEC_DEFAULTS[@]} + 26))
 
 # ------------------------------------------------------------ helpers
 # Daemons started here, without start_wstaskd's fast timings; each logs to
@@ -60,7 +59,7 @@ d_cleanup() {
 	cat "$WT_DIR"/d-*.log >> "$WT_DIR/daemon.log" 2>/dev/null
 	return 0
 }
-trap 'd_cleanup; t_cleanup' EXIT
+at_exit d_cleanup
 
 # log_port LOG: the port of the first event=listen addr=127.0.0.1:N line.
 log_port() {
@@ -309,7 +308,8 @@ for p in 1023 1022 1021 1019 1013 999; do
 	port_free "$p" && { lowport=$p; break; }
 done
 if [ "$(id -u)" = 0 ] && [ -n "$nobody_gid" ] && [ -n "$grp" ] && [ -n "$lowport" ]; then
-	dstart user -l "127.0.0.1:$lowport" -t "$T_HANDLERS" -w '' \
+	pub=$(public_copy nobody)
+	dstart user -l "127.0.0.1:$lowport" -t "$pub/handlers" -w '' \
 	    --user nobody --group "$grp" --spare 1
 	U_PID=$D_PID
 	wait_for 5 grep -q "event=listen addr=127.0.0.1:$lowport" "$D_LOG"

@@ -7,7 +7,6 @@
 # Sec-WebSocket-Protocol; HEAD is answered like GET, without a body.
 # Every refusal has its log line.
 . "$(dirname "$0")/lib.sh"
-plan 43
 
 RAWHTTP=$T_ROOT/tests/rawhttp.py
 rawhttp() { /usr/bin/python3 "$RAWHTTP" "$@"; }

@@ -8,7 +8,6 @@
 # and, for the man page's session, through a daemon with the client
 # message the man page shows.
 . "$(dirname "$0")/lib.sh"
-plan 33
 
 EX=$T_ROOT/examples
 MAN=$T_ROOT/man/wstaskd.7

@@ -3,7 +3,6 @@
 # a file that exists but is not executable, or is not a regular file, is
 # named as such instead of "unknown handler", and /handlers lists neither.
 . "$(dirname "$0")/lib.sh"
-plan 7
 
 dir=$(mktemp -d /tmp/wstaskd-handlers.XXXXXX)
 chmod 755 "$dir"

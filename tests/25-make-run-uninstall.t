@@ -13,7 +13,6 @@ if [ "$(id -u)" != 0 ]; then
 	exit 0
 fi
 . "$(dirname "$0")/lib.sh"
-plan 17
 
 MKVARS=(B="$T_BUILD")
 ldd "$WSTASKD" 2>/dev/null | grep -q libasan && MKVARS+=(SANITIZE=1)
@@ -40,9 +39,8 @@ run_cleanup() {
 	[ -n "$RPID" ] && alive "$RPID" && kill -TERM "$RPID"
 	alive "$MKPID" && { assert_dead 10 "$MKPID" || kill -KILL "$MKPID"; }
 	cat "$WT_DIR/run.log" >> "$WT_DIR/daemon.log"
-	t_cleanup
 }
-trap run_cleanup EXIT
+at_exit run_cleanup
 wait_for 30 grep -q 'event=listen addr=127.0.0.1:' "$WT_DIR/run.log"
 listen=$(grep -o '^wstaskd\[[0-9]*\]: supervisor: event=listen addr=127.0.0.1:[0-9]*' \
     "$WT_DIR/run.log" | head -n 1)

@@ -14,7 +14,6 @@
 # which the RSS bounds below would measure instead of the worker.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:quarantine_size_mb=4}
 . "$(dirname "$0")/lib.sh"
-plan 49
 
 # pdata NAME BATCH ID: the data of ID's progress events, one a line.
 pdata() {

@@ -9,7 +9,6 @@
 # The fixtures live in $WT_DIR made world-searchable, never in the
 # checkout (which may sit in a directory nobody cannot enter).
 . "$(dirname "$0")/lib.sh"
-plan 16
 
 chmod 755 "$WT_DIR"
 F=$WT_DIR/fx

@@ -3,7 +3,6 @@
 # build/wstaskd -t DIR, it is one warning (event=no-www) and no pages, not
 # a refusal; a missing directory given with -w stays an error (exit 64).
 . "$(dirname "$0")/lib.sh"
-plan 5
 
 F=$WT_DIR/fx
 mkdir -p "$F/tasks"

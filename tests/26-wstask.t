@@ -6,7 +6,6 @@
 # and for the ends that it cannot be made to show on demand (4002, a server
 # that is not wstaskd).  wstask(1) against --help is checked at the end.
 . "$(dirname "$0")/lib.sh"
-plan 100
 
 WSTASK=$T_BUILD/wstask
 FAKE=$T_ROOT/tests/fakewstaskd.py

@@ -6,7 +6,6 @@
 # unusable: not listed, 404, bad_batch naming the problem, logged once per
 # worker, named by -n).  Its timeout_ms joins the task time limits.
 . "$(dirname "$0")/lib.sh"
-plan 26
 
 dir=$(mktemp -d /tmp/wstaskd-manifests.XXXXXX)
 chmod 755 "$dir"

@@ -3,7 +3,6 @@
 # as signal=SIG40, not with the NULL that sigabbrev_np() returns for it;
 # named ones keep their name (signal=SIGKILL).
 . "$(dirname "$0")/lib.sh"
-plan 3
 
 has_spare() { [ -n "$(spares "$T_DPID")" ]; }
 start_wstaskd --spare 1

@@ -5,7 +5,6 @@
 # as "wstaskd: supervisor    ." (libbsd marks the end of the old argv[0]
 # with a dot, and the kernel showed the whole old argv area).
 . "$(dirname "$0")/lib.sh"
-plan 5
 
 # A path as long as an installed one (/usr/local/sbin/wstaskd) or more,
 # whatever the checkout's path is.
@@ -16,10 +15,9 @@ PF=$WT_DIR/wstaskd.pid
 DPID=
 cleanup() {
 	[ -n "$DPID" ] && alive "$DPID" && kill -TERM "$DPID"
-	[ -n "$DPID" ] && assert_dead 10 "$DPID"
-	t_cleanup
+	[ -z "$DPID" ] || assert_dead 10 "$DPID"
 }
-trap cleanup EXIT
+at_exit cleanup
 
 start-stop-daemon --start --quiet --pidfile "$PF" --name wstaskd \
     --startas "$BIN" -- -D --pidfile "$PF" --allow-root \

@@ -6,7 +6,6 @@
 # line; SIGHUP rereads it (a bad file keeps the users in force); a
 # manifest's "users" limits who may see and run its handler.
 . "$(dirname "$0")/lib.sh"
-plan 26
 
 dir=$(mktemp -d /tmp/wstaskd-users.XXXXXX)
 chmod 755 "$dir"

@@ -6,7 +6,6 @@
 # args and the rule, and a running batch is not disturbed.  An unusable
 # schema makes the manifest invalid (-n names it).
 . "$(dirname "$0")/lib.sh"
-plan 13
 
 dir=$(mktemp -d /tmp/wstaskd-args.XXXXXX)
 chmod 755 "$dir"

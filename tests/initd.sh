@@ -13,11 +13,10 @@ cleanup() {
 		alive "$p" && kill -TERM "$p"
 	done
 	# shellcheck disable=SC2086
-	assert_dead 10 $DPIDS || kill -KILL $DPIDS 2>/dev/null
+	[ -z "$DPIDS" ] || assert_dead 10 $DPIDS || kill -KILL $DPIDS 2>/dev/null
 	cat "$WT_DIR"/san/* >> "$WT_DIR/daemon.log" 2>/dev/null
-	t_cleanup
 }
-trap cleanup EXIT
+at_exit cleanup
 mkdir -p "$WT_DIR/san"
 chmod 1777 "$WT_DIR/san"
 export ASAN_OPTIONS="$ASAN_OPTIONS:log_path=$WT_DIR/san/asan"

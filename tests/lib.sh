@@ -8,13 +8,33 @@
 # reaper that runs each file (tests/reaper.c) fails the file if anything
 # is left alive anyway.
 #
-#   plan N                       expect_n NAME REGEX COUNT [SECS]
-#   start_wstaskd [FLAG...]      no_line NAME REGEX        (nothing matches)
-#   stop_wstaskd                 record_pids KIND [SESSION] (from handlers)
-#   client NAME [OPT...] QUERY   assert_dead SECS PID...
-#   send NAME TEXT               alive PID, all_alive/all_dead PID...
-#   close_client NAME            ok/fail/check DESC [CMD...]
-#   expect NAME REGEX [SECS]     wait_for SECS CMD...
+#   start_wstaskd [FLAG...]      expect_n NAME REGEX COUNT [SECS]
+#   stop_wstaskd                 no_line NAME REGEX        (nothing matches)
+#   client NAME [OPT...] QUERY   record_pids KIND [SESSION] (from handlers)
+#   send NAME TEXT               assert_dead SECS PID...
+#   close_client NAME            alive PID, all_alive/all_dead PID...
+#   expect NAME REGEX [SECS]     ok/fail/check DESC [CMD...]
+#   wait_for SECS CMD...         public_copy USER          (for --user)
+#   at_exit CMD                  plan N                    (optional)
+#   skip_all REASON
+#
+# The plan is counted, not kept by hand: at exit lib.sh prints TAP's
+# trailing plan, 1..N for the N tests that ran.  A file cut short cannot
+# pass: if it exits with a non-zero status (a bash error, set -u, `exit 1`)
+# a `not ok` saying so comes before the plan and the status stays, which
+# prove fails as well; a file killed by a signal prints no plan at all
+# (an `exit 0` is taken for a deliberate end, though).  A file that still
+# declares `plan N` (at its top, as before) gets 1..N, and fails if
+# another number of tests ran.  So a file must not print a plan of its
+# own (skip_all prints the one of a file that skips everything), and its
+# own clean-up goes to at_exit, not to a trap of its own (t_cleanup must
+# see the exit status first).
+#
+# start_wstaskd ends the file with `Bail out!` (prove stops the whole run)
+# and the daemon's log tail when the daemon does not come up; a test that
+# expects a start to fail runs $WSTASKD itself.  all_dead, all_alive and
+# assert_dead fail, with a diag, on an empty list or a word that is not a
+# pid: pids that were never recorded must not pass for dead ones.
 
 set -u
 
@@ -31,6 +51,11 @@ export WT_DIR
 
 T_N=0
 T_FAILED=0
+T_PLANNED=	# set by plan N
+T_ENDED=	# set by bail_out and skip_all: no plan after theirs
+T_CLEANED=	# set once t_cleanup has run
+T_END_BAD=	# set by t_end when the count or the daemon log fails the file
+T_AT_EXIT=()
 T_DPID=
 T_PORT=
 T_CLIENTS=
@@ -39,8 +64,36 @@ T_CLIENT_KIND=${T_CLIENT_KIND:-c}	# c: our wsclient, py: python3-websockets
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
-plan() { echo "1..$1"; }
+# plan N: N tests are expected; at exit the plan is 1..N, and another
+# count fails the file.  Optional: without it the plan is the count.
+plan() { T_PLANNED=$1; }
 diag() { printf '# %s\n' "$@"; }
+# diag_err TEXT...: diag lines, every line of TEXT, on stderr (prove shows
+# stderr without -v, and $(...) does not take it).
+diag_err() { printf '%s\n' "$@" | sed 's/^/# /' >&2; }
+
+# at_exit CMD: eval CMD at exit (in the order given), before lib.sh stops
+# the daemon and the clients and prints the plan.
+at_exit() { T_AT_EXIT+=("$1"); }
+
+# bail_out REASON [DIAG...]: the DIAG lines (to stderr, which prove shows
+# without -v), then `Bail out! REASON`; ends the file, and prove's run.
+bail_out() {
+	local reason=$1
+	shift
+	[ $# -gt 0 ] && diag_err "$@"
+	echo "Bail out! $reason"
+	T_ENDED=1
+	T_FAILED=$((T_FAILED + 1))
+	exit 1
+}
+
+# skip_all REASON: the file tests nothing here (TAP's 1..0 # SKIP); ends it.
+skip_all() {
+	echo "1..0 # SKIP $1"
+	T_ENDED=1
+	exit 0
+}
 
 ok() {
 	T_N=$((T_N + 1))
@@ -93,14 +146,59 @@ start_wstaskd() {
 		    2>> "$WT_DIR/daemon.log"
 	) &
 	T_DPID=$!
-	if ! wait_for "${T_START_SECS:-5}" grep -q 'event=listen addr=127.0.0.1:' "$WT_DIR/daemon.log"; then
-		diag "wstaskd did not start:" "$(cat "$WT_DIR/daemon.log")"
-		return 1
-	fi
+	await_daemon "$T_DPID" "$WT_DIR/daemon.log" "wstaskd${*:+ $*}"
 	T_PORT=$(grep -o 'event=listen addr=127.0.0.1:[0-9]*' "$WT_DIR/daemon.log" |
 	    head -n 1 | sed 's/.*://')
 	T_URL="ws://127.0.0.1:$T_PORT/stream"
 	T_HTTP="http://127.0.0.1:$T_PORT"
+}
+
+# await_daemon PID LOG DESC: wait until the daemon PID logs to LOG that it
+# listens on 127.0.0.1 (T_START_SECS, default 5 s); if it exits or does
+# not get there, bail out (DESC names it) with the end of LOG: every later
+# expect would wait its full time for a daemon that is not there.
+await_daemon() {
+	local st
+	if wait_for "${T_START_SECS:-5}" t_listening_or_gone "$1" "$2" &&
+	    grep -q 'event=listen addr=127.0.0.1:' "$2"; then
+		return 0
+	fi
+	if alive "$1"; then
+		st="did not listen within ${T_START_SECS:-5} s"
+		kill -TERM "$1" 2>/dev/null
+		wait_for 2 eval "! alive $1" || kill -KILL "$1" 2>/dev/null
+		wait "$1" 2>/dev/null
+	else
+		wait "$1" 2>/dev/null
+		st="exited with status $? before listening"
+	fi
+	[ "$1" = "$T_DPID" ] && T_DPID=
+	bail_out "$3: $st" "$3: $st; the end of $2:" \
+	    "$(tail -n 20 "$2")"
+}
+t_listening_or_gone() {
+	grep -q 'event=listen addr=127.0.0.1:' "$2" || ! alive "$1"
+}
+
+# public_copy USER: a copy of the handlers ($T_HANDLERS, links followed)
+# and of www that USER can read and run, for a daemon that drops to USER
+# (--user): the checkout may be in a directory USER cannot enter (a clone
+# in /root or in a mktemp -d directory, mode 0700).  Prints the copy's
+# directory (handlers/, www/), under $WT_DIR, which it makes enterable;
+# fails with a diag if USER still cannot read all of it.
+public_copy() {
+	local d bad
+	d=$(mktemp -d "$WT_DIR/public.XXXXXX") &&
+	    chmod go+x "$WT_DIR" && chmod 755 "$d" &&
+	    cp -RL "$T_HANDLERS" "$d/handlers" && cp -RL "$T_ROOT/www" "$d/www" &&
+	    chmod -R a+rX "$d" || return 1
+	bad=$(setpriv --reuid "$1" --regid "$(id -g "$1")" --clear-groups \
+	    find "$d" ! -readable 2>&1) || bad="find failed: $bad"
+	if [ -n "$bad" ]; then
+		diag_err "public_copy: $1 cannot read everything in $d:" "$bad"
+		return 1
+	fi
+	echo "$d"
 }
 
 # In a child about to exec: drop the write ends of the clients' FIFOs, or
@@ -233,7 +331,36 @@ alive() {
 	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
 }
 
+# all_dead PID...: none of them is alive.  An empty list, or a word that
+# is not a pid, fails with a diag (see the header): "no pid" is a bug of
+# the test, not a death.
 all_dead() {
+	t_pids all_dead "$@" || return 1
+	t_none_alive "$@"
+}
+
+# all_alive PID...: every one is alive (the same rules for the list).
+all_alive() {
+	local p
+	t_pids all_alive "$@" || return 1
+	for p in "$@"; do
+		alive "$p" || return 1
+	done
+	return 0
+}
+
+# assert_dead SECS PID...: all gone within SECS (the same rules).
+assert_dead() {
+	local secs=$1 p left=
+	shift
+	t_pids assert_dead "$@" || return 1
+	wait_for "$secs" t_none_alive "$@" && return 0
+	for p in "$@"; do alive "$p" && left="$left $p"; done
+	diag "assert_dead: still alive after $secs s:$left"
+	return 1
+}
+
+t_none_alive() {
 	local p
 	for p in "$@"; do
 		alive "$p" && return 1
@@ -241,20 +368,22 @@ all_dead() {
 	return 0
 }
 
-# all_alive PID...: true for an empty list too; check the list first.
-all_alive() {
-	local p
+# t_pids WHO WORD...: true if the WORDs are one or more pids.
+t_pids() {
+	local who=$1 p
+	shift
+	if [ $# = 0 ]; then
+		diag "$who: no pid given, nothing to check (were they recorded?)"
+		return 1
+	fi
 	for p in "$@"; do
-		alive "$p" || return 1
+		case $p in
+		'' | *[!0-9]*)
+			diag "$who: '$p' is not a pid (in: $*)"
+			return 1 ;;
+		esac
 	done
 	return 0
-}
-
-# assert_dead SECS PID...: all gone within SECS.
-assert_dead() {
-	local secs=$1
-	shift
-	wait_for "$secs" all_dead "$@"
 }
 
 # worker_of SESSION: pid of the worker the supervisor granted SESSION to last.
@@ -285,8 +414,16 @@ spares() {
 	return 0
 }
 
+# The EXIT trap: the file's at_exit commands, then everything started here
+# is stopped, the daemon log scanned, and the plan printed (see the header).
+# ST, default $?, is the file's exit status.
 t_cleanup() {
-	local name pid fd
+	local st=${1:-$?} name pid fd cmd
+	[ -z "$T_CLEANED" ] || return 0
+	T_CLEANED=1
+	for cmd in "${T_AT_EXIT[@]}"; do
+		eval "$cmd"
+	done
 	for name in $T_CLIENTS; do
 		pid=$(client_pid "$name")
 		[ -n "$pid" ] && kill -CONT "$pid" 2>/dev/null
@@ -303,19 +440,42 @@ t_cleanup() {
 	done
 	stop_wstaskd
 	wait
-	if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:|protocol-violation|ERROR SUMMARY: [1-9]|definitely lost: [1-9]' \
-	    "$WT_DIR/daemon.log" 2>/dev/null; then
-		diag "sanitizer, valgrind or protocol report in the daemon log:"
-		grep -E -A20 'Sanitizer|runtime error:|protocol-violation|ERROR SUMMARY: [1-9]|definitely lost: [1-9]' \
-		    "$WT_DIR/daemon.log" | head -40 | sed 's/^/# /'
-		T_FAILED=$((T_FAILED + 1))
-		trap - EXIT
-		exit 1
-	fi
+	[ -n "$T_ENDED" ] || t_end "$st"
 	if [ "$T_FAILED" -gt 0 ] || [ -n "${KEEP:-}" ]; then
 		diag "log and client output kept in $WT_DIR"
 	else
 		rm -rf "$WT_DIR"
+	fi
+	# Not only a not ok: the status says it too, as for a bash error.
+	if [ "$st" = 0 ] && [ -n "$T_END_BAD" ]; then
+		trap - EXIT
+		exit 1
+	fi
+}
+
+# t_end ST: a not ok for a daemon log with a report or a file that did not
+# run to its end (status ST), then the plan.
+t_end() {
+	T_END_BAD=
+	if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:|protocol-violation|ERROR SUMMARY: [1-9]|definitely lost: [1-9]' \
+	    "$WT_DIR/daemon.log" 2>/dev/null; then
+		fail "no sanitizer, valgrind or protocol report in the daemon log"
+		grep -E -A20 'Sanitizer|runtime error:|protocol-violation|ERROR SUMMARY: [1-9]|definitely lost: [1-9]' \
+		    "$WT_DIR/daemon.log" | head -40 | sed 's/^/# /'
+		T_END_BAD=1
+	fi
+	if [ "$1" != 0 ]; then
+		fail "the test file ran to its end" \
+		    "it exited with status $1 after test $T_N"
+	fi
+	if [ -z "$T_PLANNED" ]; then
+		echo "1..$T_N"
+	else
+		echo "1..$T_PLANNED"
+		if [ "$T_N" != "$T_PLANNED" ]; then
+			diag "planned $T_PLANNED tests, ran $T_N"
+			T_END_BAD=1
+		fi
 	fi
 }
 true_if_clients_gone() {

@@ -47,8 +47,6 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 NIDS=300
 CONC=25
 
-plan 34
-
 # ---------------------------------------------------------------- helpers
 
 declare -A B_PID B_PORT B_STATUS
@@ -181,19 +179,11 @@ cl_cleanup() {
 	for name in "${!B_PID[@]}"; do
 		stop_backend "$name"
 	done
-	if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:|protocol-violation' \
-	    "$WT_DIR"/ws[123].log 2>/dev/null; then
-		diag "sanitizer or protocol report in a backend's log:"
-		grep -hE -A20 'Sanitizer|runtime error:|protocol-violation' \
-		    "$WT_DIR"/ws[123].log | head -40 | sed 's/^/# /'
-		T_FAILED=$((T_FAILED + 1))
-		t_cleanup
-		trap - EXIT
-		exit 1
-	fi
-	t_cleanup
+	# For lib.sh's scan of the daemon log (sanitizer, protocol reports).
+	cat "$WT_DIR"/ws[123].log >> "$WT_DIR/daemon.log" 2>/dev/null
+	return 0
 }
-trap cl_cleanup EXIT
+at_exit cl_cleanup
 
 # ---------------------------------------------------------------- setup
 
@@ -382,7 +372,7 @@ back_unsuperseded() {
 }
 # shellcheck disable=SC2086
 check "limit: the 5 moved ids got new sessions on ws2 while their old ones still run elsewhere" \
-    eval 'back_unsuperseded && ! all_dead $moved_pids && [ -n "$moved_pids" ]'
+    eval 'back_unsuperseded && all_alive $moved_pids'
 close_client h2
 # shellcheck disable=SC2086
 check "... and closing those clients ends their tasks" assert_dead 5 $moved_pids

@@ -28,7 +28,6 @@
 # shellcheck disable=SC2016
 # shellcheck source=tests/stress/common.sh
 . "$(dirname "$0")/common.sh"
-plan 14
 
 CONNS=${STRESS_STORM_CONNS:-2000}
 CLIENTS=50

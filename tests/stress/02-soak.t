@@ -27,7 +27,6 @@
 # shellcheck disable=SC2016
 # shellcheck source=tests/stress/common.sh
 . "$(dirname "$0")/common.sh"
-plan 10
 
 SECS=${STRESS_SOAK_SECS:-180}
 SESSIONS=200

@@ -38,7 +38,6 @@
 # shellcheck disable=SC2016
 # shellcheck source=tests/stress/common.sh
 . "$(dirname "$0")/common.sh"
-plan 39
 
 SPARE=2
 RSS_BOUND_KB=65536	# 64 MiB: limit 4 x 1 MB of task output, 256 KiB of

@@ -33,8 +33,7 @@ mkdir "$WT_DIR/handlers"
 ln -s "$S_ROOT"/tests/handlers/* "$WT_DIR/handlers/"
 if ! ${CC:-cc} -O2 -Wall -Wextra -Werror -o "$WT_DIR/handlers/monorec" \
     "$S_HERE/monorec.c"; then
-	echo "Bail out! cannot compile $S_HERE/monorec.c"
-	exit 1
+	bail_out "cannot compile $S_HERE/monorec.c"
 fi
 # shellcheck disable=SC2034
 T_HANDLERS=$WT_DIR/handlers
