@@ -259,15 +259,28 @@
 		box.className = "log";
 		box.innerHTML = '<summary></summary><p class="help log-cut" hidden></p><pre class="log-lines"></pre>';
 		row.log = { box, sum: box.querySelector("summary"), cut: box.querySelector(".log-cut"),
-		    pre: box.querySelector("pre"), lines: 0, kept: 0 };
+		    pre: box.querySelector("pre"), lines: 0, kept: 0, follow: undefined };
 		row.log.sum.textContent = "Live log: no lines yet";
+		box.ontoggle = () => {
+			if (box.open)
+				row.log.pre.scrollTop = row.log.pre.scrollHeight;
+		};
 		row.tr.cells[4].append(box);
 	}
 
 	function addLogLine(row, line) {
 		const log = row.log;
 		const pre = log.pre;
-		const atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+		// An open log that is scrolled to its end follows new lines; the
+		// layout is read once per frame, not per line.
+		if (log.box.open && log.follow === undefined) {
+			log.follow = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+			requestAnimationFrame(() => {
+				if (log.follow)
+					pre.scrollTop = pre.scrollHeight;
+				log.follow = undefined;
+			});
+		}
 		pre.append(`${line}\n`);
 		log.lines++;
 		if (++log.kept > KEEP_LOG_LINES) {
@@ -278,8 +291,6 @@
 			log.cut.hidden = false;
 		}
 		log.sum.textContent = `Live log: ${log.lines} line${log.lines === 1 ? "" : "s"}`;
-		if (atEnd && log.box.open)
-			pre.scrollTop = pre.scrollHeight;
 	}
 
 	function updateProgress() {

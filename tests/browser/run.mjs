@@ -744,6 +744,17 @@ async function scenario7(context, url) {
 	const open1 = await p.$eval(`${rowSel(b, "1")} details.log`, (d) => d.open && d.querySelector("pre").textContent);
 	ok(open1 === "connecting to db1\nconnected; 3 tables to check\n", "7: a click opens a task's live log",
 	    JSON.stringify(open1));
+	// An open log at its end follows new lines.
+	const end0 = () => p.$eval(`${rowSel(b, "0")} pre.log-lines`, (e) => ({
+		atEnd: e.scrollTop + e.clientHeight >= e.scrollHeight - 4 && e.scrollHeight > e.clientHeight,
+		n: e.childNodes.length, last: e.lastChild.textContent }));
+	await p.click(`${rowSel(b, "0")} details.log summary`);
+	const e0 = await end0();
+	await inject(p, Array.from({ length: 50 }, (_, i) => ({ type: "log", batch: b, id: "0", line: `copying file ${1206 + i}` })));
+	await p.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+	const e1 = await end0();
+	ok(e0.atEnd && e1.atEnd && e1.n === 1000 && e1.last === "copying file 1255\n",
+	    "7: an opened log shows its end and follows new lines, still 1000 kept", JSON.stringify([e0, e1]));
 	ok(await p.isVisible("#leave-note") && /leaving or reloading this page cancels it/.test(await p.textContent("#leave-note")),
 	    "7: while the batch runs the page says that leaving cancels it");
 	await shot(p, "7-progress-mid-run.png");
