@@ -712,7 +712,7 @@
 			if (h.title) {
 				const code = document.createElement("code");
 				code.textContent = h.name;
-				dt.append(" ", code);
+				dt.append(" (", code, ")");
 			}
 			const dd = document.createElement("dd");
 			dd.textContent = h.description || "No description.";

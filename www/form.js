@@ -469,5 +469,5 @@
 		return api;
 	}
 
-	window.WstaskForm = { build, check, ptrSplit };
+	window.WstaskForm = { build, check };
 })();

@@ -867,7 +867,7 @@ async function scenario8(context, url) {
 	await p.waitForFunction(() => document.getElementById("handler-list").dataset.count, null, { timeout: WAIT });
 	const names = JSON.parse(await (await fetch(`${url}/handlers`)).text());
 	const list = await p.$$eval("#handler-list-items dt", (l) => l.map((x) => x.textContent));
-	ok(list.length === names.length && list.includes("Count with progress progress"),
+	ok(list.length === names.length && list.includes("Count with progress (countup)"),
 	    `8: "All handlers" lists the ${names.length} handlers with their titles`, list.join(" | "));
 	ok(await p.$eval('#handler option[value="formdemo"]', (o) => o.textContent) === "Deploy (form demo) (formdemo)",
 	    "8: the handler select shows titles");
@@ -1096,20 +1096,20 @@ async function scenario9() {
 }
 
 // Scenario 10, AFTER-MERGE (TODO until then): SPEC 7.3 end to end, the
-// daemon's own progress and log events from tests/handlers/progress and
+// daemon's own progress and log events from tests/handlers/countup and
 // tests/handlers/logsteps.
 async function scenario10(context, url) {
 	note(`scenario 10: progress and live log end to end${TODO_PROGRESS ? " (TODO: " + TODO_PROGRESS + ")" : ""}`);
 	const p = await openPage(context, "p7", url);
 	await p.check("#live-log");
-	const b = await runBatch(p, [{ task: "progress", args: { steps: 20, delay: 0.2 } },
+	const b = await runBatch(p, [{ task: "countup", args: { steps: 20, delay: 0.2 } },
 	    { task: "logsteps", args: { lines: 30, delay: 0.1 } }], 2);
 	const quick = TODO_PROGRESS ? 6000 : WAIT;
 	const bar = await p.waitForFunction((s) => {
 		const tr = document.querySelector(s);
 		return tr?.dataset.progress === "bar" && tr.querySelector(".prog-text").textContent;
 	}, rowSel(b, "0"), { timeout: quick }).then((h) => h.jsonValue()).catch(() => "");
-	ok(/^\d+ \/ 20 · (step \d+ of 20|finished)$/.test(bar), `10: the progress handler's row shows a bar ("${bar}")`, "", TODO_PROGRESS);
+	ok(/^\d+ \/ 20 · (step \d+ of 20|finished)$/.test(bar), `10: the countup handler's row shows a bar ("${bar}")`, "", TODO_PROGRESS);
 	const text = await p.$eval(rowSel(b, "1"), (tr) => tr.dataset.progress === "text" && tr.querySelector(".prog-text").textContent);
 	ok(text === "working", "10: the logsteps handler's text progress is shown", String(text), TODO_PROGRESS);
 	if (bar) {
