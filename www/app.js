@@ -176,7 +176,7 @@
 	const taskName = (t) => typeof t === "string" ? t : t && typeof t === "object" ? String(t.task ?? "?") : "?";
 
 	function fmtMs(ms) {
-		return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(ms < 10000 ? 2 : 1)} s`;
+		return ms < 999.5 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(ms < 10000 ? 2 : 1)} s`;
 	}
 
 	function addRow(b, id, task) {

@@ -1114,6 +1114,8 @@ async function scenario10(context, url) {
 	ok(text === "working", "10: the logsteps handler's text progress is shown", String(text), TODO_PROGRESS);
 	if (bar) {
 		await p.click(`${rowSel(b, "1")} details.log summary`);
+		await p.waitForFunction((s) => document.querySelector(`${s} .prog progress`)?.value >= 5, rowSel(b, "0"),
+		    { timeout: WAIT }).catch(() => {});	// a bar a quarter full, a log of some lines
 		await shot(p, "10-e2e-progress.png");
 	}
 	await p.waitForFunction(() => / done$/.test(document.getElementById("progress-text").textContent), null, { timeout: 20000 });
