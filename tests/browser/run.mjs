@@ -25,8 +25,7 @@
 //      args schema, the page's checks, bad_args shown at its field.
 //   9. (SPEC 8.5) a second wstaskd with --credentials: alice sees the
 //      handler whose manifest names her, bob does not.
-//  10. AFTER-MERGE (TODO until the daemon sends progress and log events):
-//      scenario 7 end to end. See AFTER-MERGE below.
+//  10. scenario 7 end to end: real progress and log events from the daemon.
 //
 // Output: TAP on stdout. Screenshots, the daemon's log and the handlers'
 // records go to $BROWSER_OUT (default build/browser-out/). Run it as
@@ -56,19 +55,6 @@ const WT_DIR = path.join(OUT, "wt");
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const WAIT = 15000;		// ms, for anything the page should do
 const DEADLINE = 300000;	// ms, for the whole run
-
-// AFTER-MERGE: checks that need daemon work being done on other branches
-// are TAP TODO (expected to fail, not counted) until it is merged. Once it
-// is, run with the variable set to 1, and when they pass make it the
-// default here:
-//   WSTASKD_HAS_PROGRESS  issue 13's progress and log events (SPEC 7.1,
-//                         7.2): scenario 10, the end-to-end bars and logs
-//   WSTASKD_HAS_SCHEMA    the real args checker (SPEC 8.2, 8.3; the branch
-//                         has a stub): scenario 8's server bad_args at a field
-const TODO_PROGRESS = process.env.WSTASKD_HAS_PROGRESS === "1" ? "" :
-    "AFTER-MERGE: needs issue 13's progress and log events in the daemon";
-const TODO_SCHEMA = process.env.WSTASKD_HAS_SCHEMA === "1" ? "" :
-    "AFTER-MERGE: needs the real schema checker in the daemon";
 
 const now = () => performance.timeOrigin + performance.now();	// epoch ms
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -1006,7 +992,7 @@ async function scenario8(context, url) {
 	// After the merge of the real checker: the same through the server.
 	const se = await runBadArgs(p, [{ task: "formdemo", args: { service: "web", replicas: 120, env: "staging" } }]);
 	ok(se.marked.some((m) => m[0] === "replicas"), "8: the server's bad_args /replicas (end to end) is shown at that field",
-	    JSON.stringify(se), TODO_SCHEMA);
+	    JSON.stringify(se));
 	await p.close();
 }
 
@@ -1095,23 +1081,23 @@ async function scenario9() {
 	ok(d.child.exitCode === 0, "9: the users' wstaskd exited with status 0");
 }
 
-// Scenario 10, AFTER-MERGE (TODO until then): SPEC 7.3 end to end, the
+// Scenario 10: SPEC 7.3 end to end, the
 // daemon's own progress and log events from tests/handlers/countup and
 // tests/handlers/logsteps.
 async function scenario10(context, url) {
-	note(`scenario 10: progress and live log end to end${TODO_PROGRESS ? " (TODO: " + TODO_PROGRESS + ")" : ""}`);
+	note(`scenario 10: progress and live log end to end`);
 	const p = await openPage(context, "p7", url);
 	await p.check("#live-log");
 	const b = await runBatch(p, [{ task: "countup", args: { steps: 20, delay: 0.2 } },
 	    { task: "logsteps", args: { lines: 30, delay: 0.1 } }], 2);
-	const quick = TODO_PROGRESS ? 6000 : WAIT;
+	const quick = WAIT;
 	const bar = await p.waitForFunction((s) => {
 		const tr = document.querySelector(s);
 		return tr?.dataset.progress === "bar" && tr.querySelector(".prog-text").textContent;
 	}, rowSel(b, "0"), { timeout: quick }).then((h) => h.jsonValue()).catch(() => "");
-	ok(/^\d+ \/ 20 · (step \d+ of 20|finished)$/.test(bar), `10: the countup handler's row shows a bar ("${bar}")`, "", TODO_PROGRESS);
+	ok(/^\d+ \/ 20 · (step \d+ of 20|finished)$/.test(bar), `10: the countup handler's row shows a bar ("${bar}")`, "");
 	const text = await p.$eval(rowSel(b, "1"), (tr) => tr.dataset.progress === "text" && tr.querySelector(".prog-text").textContent);
-	ok(text === "working", "10: the logsteps handler's text progress is shown", String(text), TODO_PROGRESS);
+	ok(text === "working", "10: the logsteps handler's text progress is shown", String(text));
 	if (bar) {
 		await p.click(`${rowSel(b, "1")} details.log summary`);
 		await p.waitForFunction((s) => document.querySelector(`${s} .prog progress`)?.value >= 5, rowSel(b, "0"),
@@ -1123,7 +1109,7 @@ async function scenario10(context, url) {
 	    lines: tr.querySelector("pre.log-lines")?.textContent.split("\n").filter(Boolean) }));
 	ok(log.sum === "Live log: 30 lines" && log.lines[0] === "log line 1 of 30 from task 1" &&
 	    log.lines.at(-1) === "log line 30 of 30 from task 1", "10: the task's 30 stderr lines are in its live log, in order",
-	    JSON.stringify(log), TODO_PROGRESS);
+	    JSON.stringify(log));
 	const after = await p.$eval(rowSel(b, "0"), (tr) => tr.dataset.progress ?? "none");
 	ok(after === "none", "10: after its result the bar is gone");
 	await p.close();
