@@ -76,7 +76,8 @@ listing() {
 		echo "644 prefix/share/wstaskd/www/${f##*/}"
 	done
 	for f in "$T_ROOT"/examples/handlers/*; do
-		echo "755 prefix/share/wstaskd/examples/handlers/${f##*/}"
+		case $f in *.json) m=644 ;; *) m=755 ;; esac
+		echo "$m prefix/share/wstaskd/examples/handlers/${f##*/}"
 	done
 } | LC_ALL=C sort > "$WT_DIR/expected"
 listing > "$WT_DIR/installed"

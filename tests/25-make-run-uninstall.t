@@ -52,7 +52,8 @@ check "... it serves the page" \
     eval '[ "$(curl -s -o /dev/null -w "%{http_code}" "http://127.0.0.1:$port/")" = 200 ]'
 check "... with the example handlers and sum, built" \
     eval 'for h in "$T_ROOT"/examples/handlers/* sum; do
-	[ -x "$T_BUILD/examples/handlers/${h##*/}" ] || exit 1; done'
+	case $h in *.json) [ -r "$T_BUILD/examples/handlers/${h##*/}" ] || exit 1 ;;
+	*) [ -x "$T_BUILD/examples/handlers/${h##*/}" ] || exit 1 ;; esac; done'
 
 # The README's "Try it": its last command (the lines from "$ ", indented
 # further below), then what it prints.  Times (ms) and the elided parts
