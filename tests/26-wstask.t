@@ -7,7 +7,6 @@
 # that is not wstaskd).  wstask(1) against --help is checked at the end.
 . "$(dirname "$0")/lib.sh"
 
-WSTASK=$T_BUILD/wstask
 FAKE=$T_ROOT/tests/fakewstaskd.py
 MAN1=$T_ROOT/man/wstask.1
 

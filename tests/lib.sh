@@ -43,6 +43,7 @@ T_BUILD=${WSTASKD_BUILD:-build}
 case $T_BUILD in /*) ;; *) T_BUILD=$T_ROOT/$T_BUILD ;; esac
 WSTASKD=$T_BUILD/wstaskd
 WSCLIENT=$T_BUILD/tests/wsclient
+WSTASK=$T_BUILD/wstask
 PYCLIENT=$T_ROOT/tests/pyclient.py
 T_HANDLERS=$T_ROOT/tests/handlers
 WT_DIR=$(mktemp -d /tmp/wstaskd-test.XXXXXX)
