@@ -120,6 +120,9 @@ sweep_run(struct supervisor *sv)
 	struct sweep_ctx	 sc = { sv, 0 };
 	struct worker		*w;
 
+	/* One write kills a crashed worker's whole session cgroup at once. */
+	TAILQ_FOREACH(w, &sv->sv_swept, w_sweep)
+		cgsetup_sweep(sv->sv_cfg, w->w_pid);
 	/* A scan that could not read everything proves nothing: look again. */
 	if (proc_children(sv->sv_pid, sweep_one, &sc) < 0) {
 		sv->sv_sweep_delay = sv->sv_sweep_delay == 0 ? SWEEP_RETRY :
@@ -133,10 +136,7 @@ sweep_run(struct supervisor *sv)
 	sv->sv_sweep_delay = 0;
 	if (sc.found)
 		return;
-	/*
-	 * A crashed worker's session cgroup holds what escaped the scan's
-	 * net too.  Its last exit may come after the SIGCHLD: look again.
-	 */
+	/* Its cgroup's last exit may come after the SIGCHLD: look again. */
 	TAILQ_FOREACH(w, &sv->sv_swept, w_sweep)
 		if (cgsetup_sweep(sv->sv_cfg, w->w_pid))
 			sc.found++;
