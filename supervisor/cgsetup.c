@@ -14,6 +14,8 @@
  * never stays in DIR, and a DIR with other processes in it is refused
  * when a limit needs a controller.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -126,6 +128,7 @@ cgsetup_check(struct config *cfg)
 	if (cfg->cgroup_dir == NULL)
 		return;
 	cgsetup_resolve(cfg);
+	cfg->cgroup_give = geteuid() == 0 && cfg->user != NULL;
 	if (!cgroup_is_v2(cfg->cgroup_dir))
 		cgsetup_fail(cfg, EX_USAGE, "not a cgroup v2 directory");
 	if ((fd = open(cfg->cgroup_dir, O_RDONLY | O_DIRECTORY |
@@ -146,6 +149,30 @@ cgsetup_in_dir(const struct config *cfg)
 
 	return cgroup_own(own, sizeof(own)) == 0 &&
 	    !strcmp(own, cfg->cgroup_dir);
+}
+
+/*
+ * Started as root with --user: the workers make their session cgroups
+ * in DIR, so the directory (not its interface files: DIR/cgroup.procs
+ * stays root's, so no process of theirs can be moved from one session's
+ * cgroup to another's) becomes the user's.
+ */
+static void
+cgsetup_give(const struct config *cfg, int fd)
+{
+	struct stat	st;
+
+	if (!cfg->cgroup_give)
+		return;
+	if (fstat(fd, &st) < 0)
+		cgsetup_fail(cfg, 1, "fstat: %s", strerror(errno));
+	if (st.st_uid == cfg->uid && st.st_gid == cfg->gid)
+		return;
+	if (fchown(fd, cfg->uid, cfg->gid) < 0)
+		cgsetup_fail(cfg, 1, "chown to %s: %s", cfg->user,
+		    strerror(errno));
+	log_info("event=cgroup-given dir=%s user=%s", cfg->cgroup_dir,
+	    cfg->user);
 }
 
 /*
@@ -181,6 +208,7 @@ cgsetup_enter(const struct config *cfg)
 		log_info("event=cgroup-moved dir=%s/%s", cfg->cgroup_dir,
 		    CGROUP_DAEMON);
 	}
+	cgsetup_give(cfg, fd);
 	cgsetup_needed(cfg, &pids, &memory);
 	if (pids)
 		strlcat(ctl, "+pids ", sizeof(ctl));

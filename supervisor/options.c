@@ -213,7 +213,7 @@ usage(FILE *fp)
 		else
 			snprintf(left, sizeof(left), "    --%s%s%s", o->o_long,
 			    o->o_arg ? " " : "", o->o_arg ? o->o_arg : "");
-		fprintf(fp, "  %-30s %s\n", left, o->o_help);
+		fprintf(fp, "  %-31s %s\n", left, o->o_help);
 	}
 }
 

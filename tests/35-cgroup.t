@@ -49,11 +49,13 @@ refused "a directory that is not cgroup2 is refused" \
     '^wstaskd: --cgroup /tmp: not a cgroup v2 directory$' --cgroup /tmp
 refused "a missing directory is refused" \
     "^wstaskd: --cgroup $CG/missing: No such file or directory\$" --cgroup "$CG/missing"
+PUB=$(public_copy nobody) || bail_out "cannot make a copy of the handlers for nobody"
 mkdir "$CG/ro" && chmod 755 "$CG/ro"
-refused "a directory the --user cannot write is refused" \
-    "^wstaskd: --cgroup: $CG/ro: Permission denied \\(as user nobody\\)\$" \
-    --user nobody --cgroup "$CG/ro"
-rmdir "$CG/ro"
+out=$(setpriv --reuid nobody --regid "$(id -g nobody)" --clear-groups \
+    "$WSTASKD" -t "$PUB/handlers" -w "$PUB/www" -n --cgroup "$CG/ro" 2>&1)
+st=$?
+check "a directory the daemon's user cannot write is refused (status $st: $out)" \
+    eval '[ "$st" = 64 ] && [ "$out" = "wstaskd: --cgroup: $CG/ro: Permission denied" ]'
 refused "a limit without --cgroup is refused" \
     '^wstaskd: --task-pids-max: needs --cgroup$' --task-pids-max 10
 check "-n accepts a usable cgroup2 directory" eval \
@@ -148,6 +150,21 @@ close_client c
 close_client d
 stop_wstaskd
 check "the daemon left no cgroup below $CG" no_cgroups
+
+# ================================================================ root with --user gives DIR to the user
+start_wstaskd --user nobody -t "$PUB/handlers" -w "$PUB/www" --cgroup "$CG/ro"
+check "started as root with --user, the daemon gave the directory to the user" \
+    test "$(stat -c %U "$CG/ro")" = nobody
+check "... its interface files stay root's" test "$(stat -c %U "$CG/ro/cgroup.procs")" = root
+client g "?session=given"
+expect g '"type":"ready"'
+send g '{"type":"run","batch":"G","tasks":[{"task":"echo","args":"in a cgroup"}]}'
+expect g '"type":"result","batch":"G","id":"0","ok":true' 10
+check "... and its worker made its session cgroup there" \
+    test -d "$CG/ro/session.$(worker_of given)"
+close_client g
+stop_wstaskd
+rmdir "$CG/ro"
 
 # ================================================================ without --cgroup: as before
 start_wstaskd
