@@ -4,15 +4,16 @@
  *
  * Layout below DIR (SPEC 11, wstaskd(8) CGROUPS):
  *
- *	DIR/daemon/			the supervisor and its workers, when
- *					the daemon was started in DIR itself
+ *	DIR/daemon/			the supervisor and its workers
  *	DIR/session.WORKERPID/		one per granted session (the worker
  *	DIR/session.WORKERPID/task.N/	makes them), one per task below
  *
  * cgroup v2 lets a cgroup hand controllers to its children only while it
  * has no processes of its own ("no internal processes"): so the daemon
  * never stays in DIR, and a DIR with other processes in it is refused
- * when a limit needs a controller.
+ * when a limit needs a controller.  And a process may be put into a
+ * cgroup only by who may write cgroup.procs of the common ancestor of
+ * its cgroup and the new one: so the daemon lives below DIR.
  */
 #include <sys/stat.h>
 
@@ -141,73 +142,96 @@ cgsetup_check(struct config *cfg)
 	close(fd);
 }
 
-/* Whether this process sits in DIR itself. */
+/* Whether this process sits in DIR/daemon already. */
 static bool
-cgsetup_in_dir(const struct config *cfg)
+cgsetup_in_leaf(const struct config *cfg)
 {
-	char	own[4096];
+	char	own[4096], leaf[4096];
 
-	return cgroup_own(own, sizeof(own)) == 0 &&
-	    !strcmp(own, cfg->cgroup_dir);
+	snprintf(leaf, sizeof(leaf), "%s/%s", cfg->cgroup_dir, CGROUP_DAEMON);
+	return cgroup_own(own, sizeof(own)) == 0 && !strcmp(own, leaf);
 }
 
 /*
- * Started as root with --user: the workers make their session cgroups
- * in DIR, so the directory (not its interface files: DIR/cgroup.procs
- * stays root's, so no process of theirs can be moved from one session's
- * cgroup to another's) becomes the user's.
+ * Into DIR/daemon.  A task is cloned into its cgroup, which cgroup v2
+ * allows only to who may write cgroup.procs of the common ancestor of
+ * the worker's cgroup and the task's: with the daemon below DIR that is
+ * DIR's own, which delegation gives to the daemon's user.
+ */
+static void
+cgsetup_move(const struct config *cfg, int fd)
+{
+	char	pid[24];
+	int	dfd;
+
+	if (cgsetup_in_leaf(cfg))
+		return;
+	if (mkdirat(fd, CGROUP_DAEMON, 0755) < 0 && errno != EEXIST)
+		cgsetup_fail(cfg, 1, "mkdir %s: %s", CGROUP_DAEMON,
+		    strerror(errno));
+	if ((dfd = openat(fd, CGROUP_DAEMON, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) < 0)
+		cgsetup_fail(cfg, 1, "open %s: %s", CGROUP_DAEMON,
+		    strerror(errno));
+	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	if (cgroup_write(dfd, "cgroup.procs", pid) < 0)
+		cgsetup_fail(cfg, 1, "cannot move into %s (the daemon must "
+		    "be started where it may move itself from): %s",
+		    CGROUP_DAEMON, strerror(errno));
+	close(dfd);
+	log_info("event=cgroup-moved dir=%s/%s", cfg->cgroup_dir,
+	    CGROUP_DAEMON);
+}
+
+/*
+ * Started as root with --user: DIR is delegated to the user the way
+ * systemd delegates (the directory, cgroup.procs, cgroup.threads and
+ * cgroup.subtree_control), so workers can make their session cgroups and
+ * clone tasks into them.  DIR/daemon stays root's.
  */
 static void
 cgsetup_give(const struct config *cfg, int fd)
 {
+	static const char *const files[] = { "cgroup.procs", "cgroup.threads",
+	    "cgroup.subtree_control" };
 	struct stat	st;
+	size_t		i;
 
 	if (!cfg->cgroup_give)
 		return;
 	if (fstat(fd, &st) < 0)
 		cgsetup_fail(cfg, 1, "fstat: %s", strerror(errno));
-	if (st.st_uid == cfg->uid && st.st_gid == cfg->gid)
-		return;
-	if (fchown(fd, cfg->uid, cfg->gid) < 0)
-		cgsetup_fail(cfg, 1, "chown to %s: %s", cfg->user,
-		    strerror(errno));
-	log_info("event=cgroup-given dir=%s user=%s", cfg->cgroup_dir,
-	    cfg->user);
+	if (st.st_uid != cfg->uid || st.st_gid != cfg->gid) {
+		if (fchown(fd, cfg->uid, cfg->gid) < 0)
+			cgsetup_fail(cfg, 1, "chown to %s: %s", cfg->user,
+			    strerror(errno));
+		log_info("event=cgroup-delegated dir=%s user=%s",
+		    cfg->cgroup_dir, cfg->user);
+	}
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (fchownat(fd, files[i], cfg->uid, cfg->gid, 0) < 0)
+			cgsetup_fail(cfg, 1, "chown %s to %s: %s", files[i],
+			    cfg->user, strerror(errno));
 }
 
 /*
- * Before anything is forked: leave DIR for DIR/daemon if we are in it
- * (systemd starts us in the delegated cgroup itself), then give DIR's
- * children the controllers the limits need.  Exits 1 on failure.
+ * Before anything is forked: into DIR/daemon, DIR delegated to --user,
+ * and DIR's children given the controllers the limits need.  Exits 1 on
+ * failure.
  */
 void
 cgsetup_enter(const struct config *cfg)
 {
-	char	pid[24], ctl[32] = "";
+	char	ctl[32] = "";
 	bool	pids, memory;
-	int	fd, dfd;
+	int	fd;
 
 	if (cfg->cgroup_dir == NULL)
 		return;
 	if ((fd = open(cfg->cgroup_dir, O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) < 0)
 		cgsetup_fail(cfg, 1, "%s", strerror(errno));
-	if (cgsetup_in_dir(cfg)) {
-		if (mkdirat(fd, CGROUP_DAEMON, 0755) < 0 && errno != EEXIST)
-			cgsetup_fail(cfg, 1, "mkdir %s: %s", CGROUP_DAEMON,
-			    strerror(errno));
-		if ((dfd = openat(fd, CGROUP_DAEMON, O_RDONLY | O_DIRECTORY |
-		    O_CLOEXEC)) < 0)
-			cgsetup_fail(cfg, 1, "open %s: %s", CGROUP_DAEMON,
-			    strerror(errno));
-		snprintf(pid, sizeof(pid), "%ld", (long)getpid());
-		if (cgroup_write(dfd, "cgroup.procs", pid) < 0)
-			cgsetup_fail(cfg, 1, "cannot move into %s: %s",
-			    CGROUP_DAEMON, strerror(errno));
-		close(dfd);
-		log_info("event=cgroup-moved dir=%s/%s", cfg->cgroup_dir,
-		    CGROUP_DAEMON);
-	}
+	cgsetup_move(cfg, fd);
 	cgsetup_give(cfg, fd);
 	cgsetup_needed(cfg, &pids, &memory);
 	if (pids)

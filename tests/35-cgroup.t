@@ -10,7 +10,7 @@
 unset WSTASKD_TEST_CGROUP
 
 [ "$(id -u)" = 0 ] || skip_all "needs root to make a cgroup"
-CG_MNT=$(awk '$(NF-2) == "cgroup2" || ($0 ~ / - cgroup2 /) { print $5; exit }' /proc/self/mountinfo)
+CG_MNT=$(awk '/ - cgroup2 / { print $5; exit }' /proc/self/mountinfo)
 [ -n "$CG_MNT" ] || skip_all "no cgroup2 mount"
 CG=$CG_MNT/wstaskd-test.$$
 mkdir "$CG" 2>/dev/null || skip_all "cannot make a cgroup under $CG_MNT"
@@ -155,7 +155,9 @@ check "the daemon left no cgroup below $CG" no_cgroups
 start_wstaskd --user nobody -t "$PUB/handlers" -w "$PUB/www" --cgroup "$CG/ro"
 check "started as root with --user, the daemon gave the directory to the user" \
     test "$(stat -c %U "$CG/ro")" = nobody
-check "... its interface files stay root's" test "$(stat -c %U "$CG/ro/cgroup.procs")" = root
+check "... with its cgroup.procs (delegation)" test "$(stat -c %U "$CG/ro/cgroup.procs")" = nobody
+check "... the daemon moved itself into DIR/daemon, which stays root's" \
+    eval 'grep -qx "0::${CG#$CG_MNT}/ro/daemon" /proc/$T_DPID/cgroup && [ "$(stat -c %U "$CG/ro/daemon")" = root ]'
 client g "?session=given"
 expect g '"type":"ready"'
 send g '{"type":"run","batch":"G","tasks":[{"task":"echo","args":"in a cgroup"}]}'
@@ -164,7 +166,7 @@ check "... and its worker made its session cgroup there" \
     test -d "$CG/ro/session.$(worker_of given)"
 close_client g
 stop_wstaskd
-rmdir "$CG/ro"
+rmdir "$CG/ro/daemon" "$CG/ro"
 
 # ================================================================ without --cgroup: as before
 start_wstaskd

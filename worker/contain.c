@@ -169,6 +169,24 @@ contain_task_cgroup(struct wk *k, struct task *t)
 }
 
 /*
+ * glibc's sigaction() refuses its two internal signals (32, 33), which
+ * the worker may have ignored: an ignored signal survives exec.  The
+ * kernel's struct sigaction for SIG_DFL, no flags and an empty mask is
+ * all zeros whatever the architecture's layout.
+ */
+static int
+contain_glibc_signals(void)
+{
+	unsigned long	ksa[8] = { 0 };
+	int		sig;
+
+	for (sig = 32; sig < SIGRTMIN; sig++)
+		if (syscall(SYS_rt_sigaction, sig, ksa, NULL, 8) < 0)
+			return -1;
+	return 0;
+}
+
+/*
  * The child: SPEC 3's process, as task.c's posix_spawn attributes make
  * it.  Only async-signal-safe calls: it is a copy of the worker.
  */
@@ -177,7 +195,8 @@ contain_child(const struct contain_exec *x, int errfd)
 {
 	int	err;
 
-	if (signal_reset_all(NULL) < 0 || setpgid(0, 0) < 0 ||
+	if (signal_reset_all(NULL) < 0 || contain_glibc_signals() < 0 ||
+	    setpgid(0, 0) < 0 ||
 	    dup2(x->x_in, 0) < 0 || dup2(x->x_out, 1) < 0 ||
 	    dup2(x->x_err, 2) < 0 || dup2(x->x_prog, PROGRESS_FD) < 0 ||
 	    chdir(x->x_dir) < 0 ||
