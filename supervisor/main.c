@@ -145,9 +145,9 @@ main(int argc, char **argv)
 	TAILQ_INIT(&sv.sv_dying);
 	TAILQ_INIT(&sv.sv_swept);
 	TAILQ_INIT(&sv.sv_drains);
+	cgsetup_enter(&cfg);
 	listen_open_all(&sv);
 	daemon_pidfile_open(&sv);
-	cgsetup_enter(&cfg);
 	if (cfg.daemonize)
 		ready = daemon_detach();
 	sv.sv_pid = getpid();

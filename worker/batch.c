@@ -271,7 +271,7 @@ batch_task_done(struct wk *k, struct task *t, int status)
 	tasklog_final(k, t);
 	if (!b->b_cancelling) {
 		b->b_finished++;
-		if (event_result(k, b, t, status, 0))
+		if (event_result(k, b, t, status, t->t_exec_errno))
 			b->b_ok++;
 		else
 			b->b_failed++;

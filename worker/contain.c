@@ -6,8 +6,7 @@
  * started with clone3(CLONE_INTO_CGROUP): it is in its cgroup from its
  * first instruction, so nothing it forks can ever be outside.  The child
  * of clone3 without CLONE_VM is a copy of the worker (copy-on-write,
- * the worker is small: tests/bench measures it); CLONE_VFORK holds the
- * worker until it has exec'd, as posix_spawn does, and a close-on-exec
+ * the worker is small: tests/bench measures it), and a close-on-exec
  * pipe brings back the errno of a failed exec.
  *
  * When a task's leader has exited its cgroup is killed with cgroup.kill,
@@ -151,6 +150,7 @@ contain_task_cgroup(struct wk *k, struct task *t)
 	}
 	t->t_cg = true;
 	t->t_cg_wd = -1;
+	t->t_execfd = -1;
 	if ((t->t_cg_fd = openat(k->k_cg_fd, t->t_cg_name, O_RDONLY |
 	    O_DIRECTORY | O_CLOEXEC)) < 0) {
 		err = errno;
@@ -210,52 +210,67 @@ fail:
 	_exit(127);
 }
 
-/* Starts x in t's new cgroup: 0, or an error number as posix_spawn. */
+/*
+ * Starts x in t's new cgroup: 0, or an error number as posix_spawn.
+ * The worker does not wait for the exec (CLONE_VFORK would block it for
+ * the child's page-table copy and exec, measured at 2.5 times the
+ * throughput cost): an exec that fails sends its errno down t_execfd,
+ * read when the leader is reaped (contain_exec_errno), and the group is
+ * set on both sides so that a signal to it cannot come too early.
+ */
 int
 contain_spawn(struct wk *k, struct task *t, const struct contain_exec *x)
 {
 	struct clone_args	ca;
 	long			pid;
-	ssize_t			n;
-	int			errp[2], err = 0, status;
+	int			errp[2], err;
 
 	if ((err = contain_task_cgroup(k, t)) != 0)
 		return err;
-	if (pipe2(errp, O_CLOEXEC) < 0) {
+	if (pipe2(errp, O_CLOEXEC | O_NONBLOCK) < 0) {
 		err = errno;
 		log_warn("pipe2");
 		contain_task_end(k, t);
 		return err;
 	}
 	memset(&ca, 0, sizeof(ca));
-	ca.flags = CLONE_INTO_CGROUP | CLONE_VFORK;
+	ca.flags = CLONE_INTO_CGROUP;
 	ca.exit_signal = SIGCHLD;
 	ca.cgroup = (uint64_t)t->t_cg_fd;
 	if ((pid = syscall(SYS_clone3, &ca, sizeof(ca))) == 0)
 		contain_child(x, errp[1]);
-	if (pid < 0)
-		err = errno;
+	err = errno;
 	close(errp[1]);
-	if (pid > 0) {
-		while ((n = read(errp[0], &err, sizeof(err))) < 0 &&
-		    errno == EINTR)
-			;
-		if (n != sizeof(err))
-			err = 0;
-		else
-			while (waitpid((pid_t)pid, &status, 0) < 0 &&
-			    errno == EINTR)
-				;
-	}
-	close(errp[0]);
-	if (pid < 0)
+	if (pid < 0) {
 		log_warn("clone3");
-	if (err) {
+		close(errp[0]);
 		contain_task_end(k, t);
 		return err;
 	}
+	/* EACCES: it has exec'd, after its own setpgid. */
+	if (setpgid((pid_t)pid, (pid_t)pid) < 0 && errno != EACCES &&
+	    errno != ESRCH)
+		log_warn("setpgid %ld", pid);
 	t->t_pid = (pid_t)pid;
+	t->t_execfd = errp[0];
 	return 0;
+}
+
+/* The errno of the leader's failed exec, 0 if it ran. */
+int
+contain_exec_errno(struct task *t)
+{
+	ssize_t	n;
+	int	err = 0;
+
+	if (t->t_execfd < 0)
+		return 0;
+	while ((n = read(t->t_execfd, &err, sizeof(err))) < 0 &&
+	    errno == EINTR)
+		;
+	close(t->t_execfd);
+	t->t_execfd = -1;
+	return n == sizeof(err) ? err : 0;
 }
 
 /*
@@ -268,6 +283,7 @@ contain_leader_exited(struct wk *k, struct task *t, int status)
 	(void)k;
 	t->t_exited = true;
 	t->t_status = status;
+	t->t_exec_errno = contain_exec_errno(t);
 	if (cgroup_kill(t->t_cg_fd) < 0)
 		return true;	/* a dead cgroup can hold nothing */
 	return cgroup_populated(t->t_cg_fd) == 0;
@@ -320,6 +336,9 @@ contain_events(struct wk *k)
 void
 contain_task_end(struct wk *k, struct task *t)
 {
+	if (t->t_execfd > 0)
+		close(t->t_execfd);
+	t->t_execfd = -1;
 	if (!t->t_cg)
 		return;
 	t->t_cg = false;

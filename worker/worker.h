@@ -80,6 +80,8 @@ struct task {
 	bool			 t_exited;	/* leader reaped, cgroup not empty */
 	int			 t_status;	/* ... and its wait status */
 	bool			 t_oom;		/* memory.events oom_kill */
+	int			 t_execfd;	/* exec's errno comes here, -1 */
+	int			 t_exec_errno;	/* the exec failed */
 	lws_sorted_usec_list_t	 t_sul;		/* timeout, then grace */
 	TAILQ_ENTRY(task)	 t_entry;	/* running list */
 };
@@ -319,6 +321,7 @@ int		 contain_spawn(struct wk *k, struct task *t,
 bool		 contain_leader_exited(struct wk *k, struct task *t,
 		    int status);
 void		 contain_kill(struct task *t);
+int		 contain_exec_errno(struct task *t);
 void		 contain_events(struct wk *k);
 void		 contain_task_end(struct wk *k, struct task *t);
 bool		 contain_session_left(struct wk *k);
