@@ -11,12 +11,14 @@
  *
  * When a task's leader has exited its cgroup is killed with cgroup.kill,
  * and the task has finished only once cgroup.events says "populated 0":
- * one inotify descriptor, adopted into the loop, watches every
- * cgroup.events of the session (the kernel signals each change of it as
- * a modification).  Empty task cgroups are removed at once; the session
+ * one epoll descriptor, adopted into the loop, waits for EPOLLPRI on
+ * every cgroup.events of the session (kernfs signals each change of the
+ * file so).  Not inotify: closing an inotify instance that lost watches
+ * waits for an SRCU grace period, measured at 15 ms added to every
+ * worker's exit, and so to every supersede.  Empty task cgroups are removed at once; the session
  * cgroup when the worker exits.
  */
-#include <sys/inotify.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -37,38 +39,48 @@
 
 #define PROGRESS_FD	3
 
+/* An open cgroup.events of dirfd in the epoll set; -1 on failure. */
 static int
-contain_watch(struct wk *k, const char *sub)
+contain_watch(struct wk *k, int dirfd, const char *what)
 {
-	char	path[4096];
-	int	wd;
+	struct epoll_event	ev;
+	int			fd;
 
-	snprintf(path, sizeof(path), "%s%s%s/cgroup.events", k->k_cg_path,
-	    sub ? "/" : "", sub ? sub : "");
-	if ((wd = inotify_add_watch(k->k_ino_fd, path, IN_MODIFY)) < 0)
-		log_warn("inotify_add_watch %s", path);
-	return wd;
+	if ((fd = openat(dirfd, "cgroup.events", O_RDONLY | O_CLOEXEC)) < 0) {
+		log_warn("open %s/cgroup.events", what);
+		return -1;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLPRI | EPOLLET;
+	ev.data.fd = fd;
+	if (epoll_ctl(k->k_ep_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		log_warn("epoll_ctl %s/cgroup.events", what);
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 static int
-contain_inotify(struct wk *k)
+contain_epoll(struct wk *k)
 {
 	lws_sock_file_fd_type	u;
 
-	if ((k->k_ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0) {
-		log_warn("inotify_init1");
+	if ((k->k_ep_fd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+		log_warn("epoll_create1");
 		return -1;
 	}
-	u.filefd = (lws_filefd_type)(intptr_t)k->k_ino_fd;
-	k->k_ino_wsi = lws_adopt_descriptor_vhost(k->k_vh,
+	u.filefd = (lws_filefd_type)(intptr_t)k->k_ep_fd;
+	k->k_ep_wsi = lws_adopt_descriptor_vhost(k->k_vh,
 	    LWS_ADOPT_RAW_FILE_DESC, u, "wstask.v1", NULL);
-	if (k->k_ino_wsi == NULL) {
-		log_warnx("cannot adopt the inotify descriptor");
-		close(k->k_ino_fd);
-		k->k_ino_fd = -1;
+	if (k->k_ep_wsi == NULL) {
+		log_warnx("cannot adopt the epoll descriptor");
+		close(k->k_ep_fd);
+		k->k_ep_fd = -1;
 		return -1;
 	}
-	return contain_watch(k, NULL) < 0 ? -1 : 0;
+	return (k->k_cg_ev = contain_watch(k, k->k_cg_fd, k->k_cg_path)) < 0 ?
+	    -1 : 0;
 }
 
 static int
@@ -91,7 +103,7 @@ contain_session(struct wk *k)
 	if (cfg->cgroup_dir == NULL || k->k_cg)
 		return;
 	k->k_cg = true;
-	k->k_cg_fd = k->k_ino_fd = -1;
+	k->k_cg_fd = k->k_ep_fd = k->k_cg_ev = -1;
 	snprintf(name, sizeof(name), CGROUP_SESSION_FMT, (long)getpid());
 	if (asprintf(&k->k_cg_path, "%s/%s", cfg->cgroup_dir, name) < 0) {
 		k->k_cg_path = NULL;
@@ -124,7 +136,7 @@ contain_session(struct wk *k)
 	if (contain_limits(k->k_cg_fd, cfg->session_pids_max,
 	    cfg->session_memory_max) < 0 || (*ctl &&
 	    cgroup_write(k->k_cg_fd, "cgroup.subtree_control", ctl) < 0) ||
-	    contain_inotify(k) < 0) {
+	    contain_epoll(k) < 0) {
 		k->k_cg_errno = errno ? errno : EIO;
 		return;
 	}
@@ -149,7 +161,7 @@ contain_task_cgroup(struct wk *k, struct task *t)
 		return err;
 	}
 	t->t_cg = true;
-	t->t_cg_wd = -1;
+	t->t_cg_ev = -1;
 	t->t_execfd = -1;
 	if ((t->t_cg_fd = openat(k->k_cg_fd, t->t_cg_name, O_RDONLY |
 	    O_DIRECTORY | O_CLOEXEC)) < 0) {
@@ -160,7 +172,7 @@ contain_task_cgroup(struct wk *k, struct task *t)
 	}
 	if (contain_limits(t->t_cg_fd, cfg->task_pids_max,
 	    cfg->task_memory_max) < 0 ||
-	    (t->t_cg_wd = contain_watch(k, t->t_cg_name)) < 0) {
+	    (t->t_cg_ev = contain_watch(k, t->t_cg_fd, t->t_cg_name)) < 0) {
 		err = errno ? errno : EIO;
 		contain_task_end(k, t);
 		return err;
@@ -314,15 +326,16 @@ contain_emptied(struct wk *k)
 void
 contain_events(struct wk *k)
 {
-	char		 buf[4096];
-	struct task	*t;
-	ssize_t		 n;
+	struct epoll_event	 ev[32];
+	struct task		*t;
+	int			 n;
 
-	while ((n = read(k->k_ino_fd, buf, sizeof(buf))) > 0 ||
+	/* Edge-triggered: taking the events is all; the files say the rest. */
+	while ((n = epoll_wait(k->k_ep_fd, ev, 32, 0)) == 32 ||
 	    (n < 0 && errno == EINTR))
 		;
-	if (n < 0 && errno != EAGAIN)
-		log_warn("read inotify");
+	if (n < 0)
+		log_warn("epoll_wait");
 	/* One at a time: finishing a task may free its batch. */
 	while ((t = contain_emptied(k)) != NULL)
 		batch_task_done(k, t, t->t_status);
@@ -342,9 +355,9 @@ contain_task_end(struct wk *k, struct task *t)
 	if (!t->t_cg)
 		return;
 	t->t_cg = false;
-	if (t->t_cg_wd >= 0 && inotify_rm_watch(k->k_ino_fd, t->t_cg_wd) < 0 &&
-	    errno != EINVAL)
-		log_warn("inotify_rm_watch");
+	if (t->t_cg_ev >= 0)
+		close(t->t_cg_ev);	/* which leaves the epoll set */
+	t->t_cg_ev = -1;
 	if (t->t_cg_fd >= 0) {
 		if (k->k_cfg->task_memory_max || k->k_cfg->session_memory_max)
 			t->t_oom = cgroup_event_count(t->t_cg_fd,
@@ -378,6 +391,8 @@ contain_free(struct wk *k)
 
 	if (!k->k_cg)
 		return;
+	if (k->k_cg_ev >= 0)
+		close(k->k_cg_ev);
 	if (k->k_cg_fd >= 0)
 		close(k->k_cg_fd);
 	if (k->k_cg_path && (slash = strrchr(k->k_cg_path, '/')) != NULL &&

@@ -421,7 +421,7 @@ worker_raw_rx(struct wk *k, struct lws *wsi)
 		reap_signals(k);
 		return 0;
 	}
-	if (wsi == k->k_ino_wsi) {
+	if (wsi == k->k_ep_wsi) {
 		contain_events(k);
 		return 0;
 	}
@@ -440,8 +440,8 @@ worker_raw_closed(struct wk *k, struct lws *wsi)
 		k->k_ctl_wsi = NULL;
 	else if (wsi == k->k_sig_wsi)
 		k->k_sig_wsi = NULL;
-	else if (wsi == k->k_ino_wsi)
-		k->k_ino_wsi = NULL;
+	else if (wsi == k->k_ep_wsi)
+		k->k_ep_wsi = NULL;
 	else if (t)
 		task_pipe_closing(k, t, wsi);
 }

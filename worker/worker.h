@@ -75,7 +75,7 @@ struct task {
 	struct batch		*t_batch;
 	bool			 t_cg;		/* has a cgroup (contain.c) */
 	int			 t_cg_fd;	/* its directory */
-	int			 t_cg_wd;	/* inotify watch of its events */
+	int			 t_cg_ev;	/* its cgroup.events, in k_ep_fd */
 	char			 t_cg_name[24];
 	bool			 t_exited;	/* leader reaped, cgroup not empty */
 	int			 t_status;	/* ... and its wait status */
@@ -170,8 +170,9 @@ struct wk {
 	int			 k_cg_errno;	/* why not */
 	char			*k_cg_path;
 	unsigned long		 k_cg_seq;	/* task cgroups made */
-	int			 k_ino_fd;	/* inotify of cgroup.events */
-	struct lws		*k_ino_wsi;
+	int			 k_cg_ev;	/* the session's cgroup.events */
+	int			 k_ep_fd;	/* epoll of every cgroup.events */
+	struct lws		*k_ep_wsi;
 
 	/* leaving */
 	enum going		 k_going;
