@@ -100,6 +100,12 @@ struct config {
 	char		*credentials_file; /* --credentials, read after the drop */
 	struct cidr	*trusted;	/* --trusted-proxy */
 	size_t		 ntrusted;
+	char		*cgroup_dir;	/* --cgroup, absolute; NULL: none */
+	bool		 cgroup_give;	/* root with --user: DIR goes to user */
+	unsigned	 task_pids_max;	/* 0: no limit */
+	unsigned	 session_pids_max;
+	size_t		 task_memory_max;
+	size_t		 session_memory_max;
 };
 
 #endif

@@ -199,14 +199,17 @@ daemon_can_use(const struct config *cfg, const char *flag, const char *dir,
 
 /*
  * Workers list and open handlers in --tasks (read, search) and open the
- * files under --www (search).  The TLS key and certificate need no check:
+ * files under --www (search), and make their session cgroups in
+ * --cgroup (write, search) unless the directory will be given to them.  The TLS key and certificate need no check:
  * they were read before any drop (options.c).
  */
 static int
 daemon_workers_can_work(const struct config *cfg)
 {
 	if (daemon_can_use(cfg, "tasks", cfg->tasks_dir, R_OK | X_OK) < 0 ||
-	    daemon_can_use(cfg, "www", cfg->www_dir, X_OK) < 0)
+	    daemon_can_use(cfg, "www", cfg->www_dir, X_OK) < 0 ||
+	    (!cfg->cgroup_give && daemon_can_use(cfg, "cgroup",
+	    cfg->cgroup_dir, W_OK | X_OK) < 0))
 		return -1;
 	return 0;
 }

@@ -93,6 +93,7 @@ main_free(struct supervisor *sv, struct config *cfg)
 	free(cfg->credentials_file);
 	free(cfg->user);
 	free(cfg->group);
+	free(cfg->cgroup_dir);
 }
 
 int
@@ -119,6 +120,7 @@ main(int argc, char **argv)
 		    "root\n");
 		exit(1);
 	}
+	cgsetup_check(&cfg);
 	daemon_check_access(&cfg);
 	/* Sockets and the pid file are not tried: a running daemon holds them. */
 	if (cfg.check_only) {
@@ -143,6 +145,7 @@ main(int argc, char **argv)
 	TAILQ_INIT(&sv.sv_dying);
 	TAILQ_INIT(&sv.sv_swept);
 	TAILQ_INIT(&sv.sv_drains);
+	cgsetup_enter(&cfg);
 	listen_open_all(&sv);
 	daemon_pidfile_open(&sv);
 	if (cfg.daemonize)

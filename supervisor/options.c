@@ -131,6 +131,22 @@ static const struct opt opt_table[] = {
 	  "after binding, drop privileges to USER (and its group)" },
 	{ "group", 0, "GROUP", 0, 0, CFG(group), opt_string,
 	  "with --user, run as GROUP instead of USER's group" },
+	{ "cgroup", 0, "DIR", 0, 0, CFG(cgroup_dir), opt_string,
+	  "run each session and each task in a cgroup of its own below the "
+	  "cgroup v2 directory DIR, or 'auto' for the daemon's own" },
+	{ "task-pids-max", 0, "N", 1, 4194304, CFG(task_pids_max), opt_uint,
+	  "with --cgroup: at most N processes in one task (pids controller)" },
+	{ "task-memory-max", 0, "BYTES", 1048576, 1099511627776LL,
+	  CFG(task_memory_max), opt_size,
+	  "with --cgroup: at most BYTES of memory for one task (memory "
+	  "controller)" },
+	{ "session-pids-max", 0, "N", 1, 4194304, CFG(session_pids_max),
+	  opt_uint, "with --cgroup: at most N processes in one session's tasks "
+	  "(pids controller)" },
+	{ "session-memory-max", 0, "BYTES", 1048576, 1099511627776LL,
+	  CFG(session_memory_max), opt_size,
+	  "with --cgroup: at most BYTES of memory for one session's tasks "
+	  "(memory controller)" },
 	{ "allow-root", 0, NULL, 0, 0, CFG(allow_root), opt_flag,
 	  "allow running as root without --user (handlers then run as root "
 	  "too)" },
@@ -197,7 +213,7 @@ usage(FILE *fp)
 		else
 			snprintf(left, sizeof(left), "    --%s%s%s", o->o_long,
 			    o->o_arg ? " " : "", o->o_arg ? o->o_arg : "");
-		fprintf(fp, "  %-30s %s\n", left, o->o_help);
+		fprintf(fp, "  %-31s %s\n", left, o->o_help);
 	}
 }
 
@@ -546,6 +562,19 @@ options_identity(struct config *cfg)
 	}
 }
 
+/* The limits are a cgroup's: cgsetup.c checks their controllers. */
+static void
+options_cgroup_limits(const struct config *cfg)
+{
+	const char	*flag = cfg->task_pids_max ? "task-pids-max" :
+	    cfg->task_memory_max ? "task-memory-max" :
+	    cfg->session_pids_max ? "session-pids-max" :
+	    cfg->session_memory_max ? "session-memory-max" : NULL;
+
+	if (flag && cfg->cgroup_dir == NULL)
+		opt_fail(flag, "needs --cgroup");
+}
+
 /* Relative paths would change meaning after -D's chdir("/"). */
 static char *
 absolute_path(const char *flag, const char *path)
@@ -604,6 +633,7 @@ options_finish(struct config *cfg)
 	}
 	options_identity(cfg);
 	options_tls(cfg);
+	options_cgroup_limits(cfg);
 	if (cfg->ws_path == NULL && (cfg->ws_path = strdup(DEF_PATH)) == NULL)
 		fatal("strdup");
 	dir = cfg->tasks_dir;

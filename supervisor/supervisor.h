@@ -133,6 +133,11 @@ struct supervisor {
 RB_PROTOTYPE(worker_tree, worker, w_node, child_cmp)
 RB_PROTOTYPE(session_tree, session, s_node, session_cmp)
 
+/* cgsetup.c: --cgroup */
+void		 cgsetup_check(struct config *cfg);
+void		 cgsetup_enter(const struct config *cfg);
+int		 cgsetup_sweep(const struct config *cfg, pid_t worker);
+
 /* daemon.c */
 void		 daemon_pidfile_open(struct supervisor *sv);
 void		 daemon_pidfile_write(struct supervisor *sv);

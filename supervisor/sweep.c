@@ -5,7 +5,8 @@
  * The supervisor is a child subreaper, so a crashed worker's children
  * become its own; the sweep SIGKILLs them and their process groups (an
  * unreaped child pins its pid and pgid, so this never hits a stranger)
- * and repeats until a scan of /proc finds nothing.  Until then every
+ * and repeats until a scan of /proc finds nothing and, with --cgroup,
+ * the worker's session cgroup is empty (killed with cgroup.kill) and gone.  Until then every
  * worker that waits for it stays on sv_swept and its session is not over
  * (child_over()).  Called from loop.c: on SIGCHLD (sweep_reap()) and when
  * a failed scan's retry is due (sweep_run()).
@@ -119,6 +120,9 @@ sweep_run(struct supervisor *sv)
 	struct sweep_ctx	 sc = { sv, 0 };
 	struct worker		*w;
 
+	/* One write kills a crashed worker's whole session cgroup at once. */
+	TAILQ_FOREACH(w, &sv->sv_swept, w_sweep)
+		cgsetup_sweep(sv->sv_cfg, w->w_pid);
 	/* A scan that could not read everything proves nothing: look again. */
 	if (proc_children(sv->sv_pid, sweep_one, &sc) < 0) {
 		sv->sv_sweep_delay = sv->sv_sweep_delay == 0 ? SWEEP_RETRY :
@@ -132,6 +136,14 @@ sweep_run(struct supervisor *sv)
 	sv->sv_sweep_delay = 0;
 	if (sc.found)
 		return;
+	/* Its cgroup's last exit may come after the SIGCHLD: look again. */
+	TAILQ_FOREACH(w, &sv->sv_swept, w_sweep)
+		if (cgsetup_sweep(sv->sv_cfg, w->w_pid))
+			sc.found++;
+	if (sc.found) {
+		sv->sv_sweep_retry = now_usec() + SWEEP_RETRY / 10;
+		return;
+	}
 	sv->sv_sweep = false;
 	while ((w = TAILQ_FIRST(&sv->sv_swept)) != NULL) {
 		TAILQ_UNLINK(&sv->sv_swept, w, w_sweep);

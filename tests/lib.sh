@@ -136,6 +136,8 @@ wait_for() {
 }
 
 # start_wstaskd [FLAG...]: fast timings by default; flags given override.
+# With WSTASKD_TEST_CGROUP set (make check-cgroup) every daemon runs with
+# --cgroup that directory.
 start_wstaskd() {
 	: > "$WT_DIR/daemon.log"
 	(
@@ -143,7 +145,8 @@ start_wstaskd() {
 		# shellcheck disable=SC2086
 		exec ${WSTASKD_WRAP:-} "$WSTASKD" -l 127.0.0.1:0 -t "$T_HANDLERS" -w "$T_ROOT/www" \
 		    --allow-root --kill-grace 200 --ping-interval 1 \
-		    --ping-timeout 2 --pass-env WT_DIR -v "$@" \
+		    --ping-timeout 2 --pass-env WT_DIR -v \
+		    ${WSTASKD_TEST_CGROUP:+--cgroup "$WSTASKD_TEST_CGROUP"} "$@" \
 		    2>> "$WT_DIR/daemon.log"
 	) &
 	T_DPID=$!

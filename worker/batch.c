@@ -76,7 +76,7 @@ batch_free(struct batch *b)
 	size_t	i;
 
 	for (i = 0; i < b->b_ntasks; i++)
-		task_free(&b->b_tasks[i]);
+		task_free(b->b_wk, &b->b_tasks[i]);
 	free(b->b_tasks);
 	free(b->b_name);
 	free(b->b_lname);
@@ -252,12 +252,16 @@ batch_cancel(struct wk *k, struct batch *b, const char *why)
 	worker_progress(k);
 }
 
-/* The leader of t has exited with status and its group was SIGKILLed. */
+/*
+ * The leader of t has exited with status and its group was SIGKILLed
+ * (with --cgroup: its cgroup was killed and is empty).
+ */
 void
 batch_task_done(struct wk *k, struct task *t, int status)
 {
 	struct batch	*b = t->t_batch;
 
+	contain_task_end(k, t);
 	t->t_state = T_DONE;
 	TAILQ_REMOVE(&b->b_run, t, t_entry);
 	b->b_running--;
@@ -267,7 +271,7 @@ batch_task_done(struct wk *k, struct task *t, int status)
 	tasklog_final(k, t);
 	if (!b->b_cancelling) {
 		b->b_finished++;
-		if (event_result(k, b, t, status, 0))
+		if (event_result(k, b, t, status, t->t_exec_errno))
 			b->b_ok++;
 		else
 			b->b_failed++;

@@ -123,6 +123,7 @@ claim_granted(struct wk *k, bool superseded)
 	    superseded);
 	k->k_state = WS_GRANTED;
 	lws_sul_cancel(&k->k_sul_alive);
+	contain_session(k);
 	event_ready(k, superseded);
 	conn_rx_update(k);
 	if (k->k_conn)		/* the wait was ours, not the client's */

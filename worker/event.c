@@ -222,14 +222,16 @@ event_outcome(cJSON *o, const struct task *t, int status, int spawn_errno,
 	char	err[128], sig[32];
 	bool	exited = WIFEXITED(status), ok;
 
-	ok = spawn_errno == 0 && !t->t_over && !t->t_timed_out && exited &&
-	    WEXITSTATUS(status) == 0;
+	ok = spawn_errno == 0 && !t->t_over && !t->t_timed_out && !t->t_oom &&
+	    exited && WEXITSTATUS(status) == 0;
 	if (spawn_errno)
 		snprintf(err, sizeof(err), "cannot start handler: %s",
 		    strerror(spawn_errno));
 	else if (t->t_over)
 		snprintf(err, sizeof(err), "output exceeded %zu bytes",
 		    t->t_batch->b_wk->k_cfg->max_output);
+	else if (t->t_oom)
+		snprintf(err, sizeof(err), "out of memory");
 	else if (t->t_timed_out)
 		snprintf(err, sizeof(err), "timed out after %" PRIu64 " ms",
 		    t->t_timeout_ms);

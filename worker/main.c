@@ -299,6 +299,7 @@ worker_free(struct wk *k)
 	posix_spawnattr_destroy(&k->k_spawnattr);
 	close(k->k_nullfd);
 	close(k->k_tasks_fd);
+	contain_free(k);
 }
 
 noreturn void
@@ -420,6 +421,10 @@ worker_raw_rx(struct wk *k, struct lws *wsi)
 		reap_signals(k);
 		return 0;
 	}
+	if (wsi == k->k_ep_wsi) {
+		contain_events(k);
+		return 0;
+	}
 	/* A pipe at EOF (or past --max-output) is closed by returning -1. */
 	if ((t = lws_get_opaque_user_data(wsi)) != NULL)
 		return task_read(k, t, wsi) ? -1 : 0;
@@ -435,6 +440,8 @@ worker_raw_closed(struct wk *k, struct lws *wsi)
 		k->k_ctl_wsi = NULL;
 	else if (wsi == k->k_sig_wsi)
 		k->k_sig_wsi = NULL;
+	else if (wsi == k->k_ep_wsi)
+		k->k_ep_wsi = NULL;
 	else if (t)
 		task_pipe_closing(k, t, wsi);
 }

@@ -30,7 +30,7 @@ reap_find(struct wk *k, pid_t pid)
 	if (k->k_cur == NULL)
 		return NULL;
 	TAILQ_FOREACH(t, &k->k_cur->b_run, t_entry)
-		if (t->t_pid == pid)
+		if (t->t_pid == pid && !t->t_exited)
 			return t;
 	return NULL;
 }
@@ -60,7 +60,7 @@ reap_children(struct wk *k)
 			log_warn("waitpid %ld", (long)si.si_pid);
 			return;
 		}
-		if (t)
+		if (t && (!t->t_cg || contain_leader_exited(k, t, status)))
 			batch_task_done(k, t, status);
 		else
 			log_debug("event=reaped pid=%ld session=%s",
@@ -108,7 +108,6 @@ reap_children_left(struct wk *k)
 {
 	siginfo_t	si;
 
-	(void)k;
 	memset(&si, 0, sizeof(si));
 	if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0) {
 		if (errno == ECHILD)
@@ -118,6 +117,8 @@ reap_children_left(struct wk *k)
 	}
 	if (si.si_pid != 0)
 		return true;	/* an exit not yet reaped: SIGCHLD is coming */
+	if (contain_session_left(k))
+		return true;	/* killed: its cgroup.events will say */
 	proc_children(getpid(), reap_kill_one, NULL);
 	return true;
 }

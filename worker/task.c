@@ -1,12 +1,13 @@
 /*
  * task.c - one handler process: spawn, signal, and read its output.
  *
- * Handlers are started with posix_spawn (glibc's is clone(CLONE_VFORK):
+ * Without --cgroup, handlers are started with posix_spawn (glibc's is clone(CLONE_VFORK):
  * the cheapest correct start) with every guarantee of SPEC 3 in the
  * attributes: own process group, empty signal mask, default dispositions,
  * cwd --tasks, a clean environment, stdin the args (a memfd) or
  * /dev/null, stdout and stderr pipes, the progress pipe at fd 3 (SPEC
- * 7.1), and no other fd.  No shell is ever involved: the path is
+ * 7.1), and no other fd; with --cgroup contain.c starts them the same
+ * way in a cgroup of their own.  No shell is ever involved: the path is
  * --tasks/NAME and argv is [NAME].
  *
  * The pipes' read ends are adopted into the worker's libwebsockets loop.
@@ -231,7 +232,12 @@ task_spawn(struct wk *k, struct task *t)
 	}
 	if (task_readers(k, t, p) < 0)
 		rc = errno;
-	else if ((rc = task_file_actions(k, &fa, in, p)) == 0) {
+	else if (k->k_cfg->cgroup_dir) {
+		struct contain_exec x = { path, cfg->tasks_dir, argv, envp, in,
+		    p[P_OUT][1], p[P_ERR][1], p[P_PROG][1] };
+
+		rc = contain_spawn(k, t, &x);
+	} else if ((rc = task_file_actions(k, &fa, in, p)) == 0) {
 		rc = posix_spawn(&t->t_pid, path, &fa, &k->k_spawnattr, argv,
 		    envp);
 		posix_spawn_file_actions_destroy(&fa);
@@ -263,8 +269,13 @@ task_signal(struct task *t, int sig)
 {
 	if (t->t_state != T_RUNNING || (sig == SIGKILL && t->t_killed))
 		return;
-	if (sig == SIGKILL)
+	if (sig == SIGKILL) {
 		t->t_killed = true;
+		contain_kill(t);
+	}
+	/* A reaped leader's pid may be anybody's now: its cgroup was killed. */
+	if (t->t_exited)
+		return;
 	if (kill(-t->t_pid, sig) < 0 && errno != ESRCH)
 		log_warn("kill -%ld", (long)t->t_pid);
 	if (getpgid(t->t_pid) != t->t_pid && kill(t->t_pid, sig) < 0 &&
@@ -500,9 +511,10 @@ task_release(struct task *t)
 }
 
 void
-task_free(struct task *t)
+task_free(struct wk *k, struct task *t)
 {
 	lws_sul_cancel(&t->t_sul);
+	contain_task_end(k, t);
 	task_detach(&t->t_out);
 	task_detach(&t->t_err);
 	task_detach(&t->t_prog);

@@ -73,6 +73,15 @@ struct task {
 	bool			 t_killed;	/* SIGKILL already sent */
 	int64_t			 t_start;	/* usec */
 	struct batch		*t_batch;
+	bool			 t_cg;		/* has a cgroup (contain.c) */
+	int			 t_cg_fd;	/* its directory */
+	int			 t_cg_ev;	/* its cgroup.events, in k_ep_fd */
+	char			 t_cg_name[24];
+	bool			 t_exited;	/* leader reaped, cgroup not empty */
+	int			 t_status;	/* ... and its wait status */
+	bool			 t_oom;		/* memory.events oom_kill */
+	int			 t_execfd;	/* exec's errno comes here, -1 */
+	int			 t_exec_errno;	/* the exec failed */
 	lws_sorted_usec_list_t	 t_sul;		/* timeout, then grace */
 	TAILQ_ENTRY(task)	 t_entry;	/* running list */
 };
@@ -154,6 +163,16 @@ struct wk {
 	struct name_tree	 k_names;	/* batch names used */
 	struct name_tree	 k_badmanifests; /* already logged as invalid */
 	unsigned long		 k_autoname;
+
+	/* --cgroup (contain.c) */
+	bool			 k_cg;		/* the session's was tried */
+	int			 k_cg_fd;	/* DIR/session.PID, -1: none */
+	int			 k_cg_errno;	/* why not */
+	char			*k_cg_path;
+	unsigned long		 k_cg_seq;	/* task cgroups made */
+	int			 k_cg_ev;	/* the session's cgroup.events */
+	int			 k_ep_fd;	/* epoll of every cgroup.events */
+	struct lws		*k_ep_wsi;
 
 	/* leaving */
 	enum going		 k_going;
@@ -267,7 +286,7 @@ void		 task_pause_pipes(struct task *t, bool paused);
 ssize_t		 task_read_fd(const struct task *t, int fd, void *buf,
 		    size_t len, const char *what);
 void		 task_release(struct task *t);
-void		 task_free(struct task *t);
+void		 task_free(struct wk *k, struct task *t);
 
 /* progress.c: fd 3, and the line cutting shared with tasklog.c */
 size_t		 lbuf_feed(struct lbuf *l, const char *p, size_t n,
@@ -290,6 +309,24 @@ void		 tasklog_feed(struct wk *k, struct task *t, const char *buf,
 		    size_t n);
 void		 tasklog_final(struct wk *k, struct task *t);
 void		 tasklog_free(struct task *t);
+
+/* contain.c: --cgroup */
+struct contain_exec {
+	const char	*x_path, *x_dir;
+	char		**x_argv, **x_envp;
+	int		 x_in, x_out, x_err, x_prog;
+};
+void		 contain_session(struct wk *k);
+int		 contain_spawn(struct wk *k, struct task *t,
+		    const struct contain_exec *x);
+bool		 contain_leader_exited(struct wk *k, struct task *t,
+		    int status);
+void		 contain_kill(struct task *t);
+int		 contain_exec_errno(struct task *t);
+void		 contain_events(struct wk *k);
+void		 contain_task_end(struct wk *k, struct task *t);
+bool		 contain_session_left(struct wk *k);
+void		 contain_free(struct wk *k);
 
 /* reap.c */
 void		 reap_signals(struct wk *k);

@@ -12,7 +12,7 @@
  *   -q  quick: a tenth of the trials, for trying the bench itself
  *   -i  the large idle-session count (default 10000)
  *   -p  run only these phases: floors, connect, supersede, close, result,
- *       progress, throughput, idle (default: all)
+ *       progress, throughput, cgroup, idle (default: all)
  *
  * One process, one single-threaded libwebsockets client context that can
  * hold every connection of the idle test at once.  The bench starts each
@@ -47,6 +47,11 @@
  *                a posix_spawn loop here and through xargs -P 10 -n 1
  *   idle         N sessions opened and held; Private_Dirty of every worker
  *                from smaps_rollup, the supervisor's, and the time to open
+ *   cgroup       (root and a cgroup2 mount) the per-task cgroup steps
+ *                timed here (mkdir, clone3 into it + exec + wait,
+ *                cgroup.kill, rmdir) against posix_spawn + wait and a
+ *                plain clone3; throughput and close -> reaped of a
+ *                wstaskd --cgroup beside the --spare 2 one
  *
  * Every wait is bounded; the whole run is bounded by an alarm.  Targets
  * are printed as PASS or MISS and never change the exit status, which is
@@ -57,6 +62,8 @@
 #include <cJSON.h>
 
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <linux/sched.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -2625,6 +2632,261 @@ phase_throughput(void)
 }
 
 /* ------------------------------------------------------------------ */
+/* --cgroup: the per-task cost, and close -> reaped                    */
+
+static char cg_dir[PATH_MAX];	/* made here, removed at the end */
+
+/* A fresh cgroup directory for the phase; false (say why) to skip it. */
+static bool
+cg_make(void)
+{
+	char	 line[1024], mnt[PATH_MAX] = "";
+	FILE	*fp;
+
+	if (geteuid() != 0) {
+		say("cgroup: skipped: not root");
+		return false;
+	}
+	if ((fp = fopen("/proc/self/mountinfo", "re")) != NULL) {
+		while (!*mnt && fgets(line, sizeof(line), fp))
+			if (strstr(line, " - cgroup2 ") &&
+			    sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
+				*mnt = '\0';
+		fclose(fp);
+	}
+	if (!*mnt) {
+		say("cgroup: skipped: no cgroup2 mount");
+		return false;
+	}
+	snprintf(cg_dir, sizeof(cg_dir), "%s/wstaskd-bench.%ld", mnt,
+	    (long)getpid());
+	if (mkdir(cg_dir, 0755) < 0) {
+		say("cgroup: skipped: mkdir %s: %s", cg_dir, strerror(errno));
+		*cg_dir = '\0';
+		return false;
+	}
+	return true;
+}
+
+/* Depth first: daemon/, session.*\/task.*, session.*, then cg_dir. */
+static void
+cg_remove(const char *dir)
+{
+	struct dirent	*de;
+	DIR		*d;
+	char		 sub[PATH_MAX];
+
+	if ((d = opendir(dir)) != NULL) {
+		while ((de = readdir(d)) != NULL)
+			if (de->d_type == DT_DIR && de->d_name[0] != '.' &&
+			    (size_t)snprintf(sub, sizeof(sub), "%s/%s", dir,
+			    de->d_name) < sizeof(sub))
+				cg_remove(sub);
+		closedir(d);
+	}
+	if (rmdir(dir) < 0)
+		say("rmdir %s: %s", dir, strerror(errno));
+}
+
+static int
+cg_write(const char *dir, const char *file, const char *text)
+{
+	char	path[PATH_MAX];
+	int	fd, rc;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, file) >=
+	    (int)sizeof(path))
+		return -1;
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+		return -1;
+	rc = write(fd, text, strlen(text)) == (ssize_t)strlen(text) ? 0 : -1;
+	close(fd);
+	return rc;
+}
+
+/* clone3 (into cgfd when >= 0) + exec path + wait, as contain.c does. */
+static bool
+cg_clone_run(const char *path, int cgfd)
+{
+	struct clone_args	ca;
+	long			pid;
+	int			st;
+
+	memset(&ca, 0, sizeof(ca));
+	ca.flags = CLONE_VFORK | (cgfd >= 0 ? CLONE_INTO_CGROUP : 0);
+	ca.exit_signal = SIGCHLD;
+	ca.cgroup = cgfd >= 0 ? (uint64_t)cgfd : 0;
+	if ((pid = syscall(SYS_clone3, &ca, sizeof(ca))) == 0) {
+		execve(path, floor_argv, floor_envp);
+		_exit(127);
+	}
+	if (pid < 0)
+		return false;
+	return waitpid((pid_t)pid, &st, 0) == pid && WIFEXITED(st) &&
+	    WEXITSTATUS(st) == 0;
+}
+
+/*
+ * n sequential tasks each way, in the bench (a small process, as a
+ * worker is): posix_spawn + wait; clone3 + wait; and the cgroup steps
+ * one by one.  Microseconds per task.
+ */
+static void
+cg_steps(cJSON *o, const char *path, unsigned n)
+{
+	posix_spawnattr_t		attr;
+	posix_spawn_file_actions_t	fa;
+	struct samples			t[6] = { { 0 } };
+	static const char *const key[6] = { "posix_spawn_wait_us",
+	    "clone3_wait_us", "mkdir_us", "clone3_into_cgroup_wait_us",
+	    "cgroup_kill_us", "rmdir_us" };
+	char				 sub[PATH_MAX];
+	unsigned			 i, k;
+	int64_t				 a, b;
+	pid_t				 pid;
+	int				 st, fd;
+
+	if (spawn_setup(&attr, &fa) < 0)
+		die("posix_spawn setup failed");
+	for (i = 0; i < n && !stopping(); i++) {
+		a = now_ns();
+		if (posix_spawn(&pid, path, &fa, &attr, floor_argv,
+		    floor_envp) == 0)
+			waitpid(pid, &st, 0);
+		b = now_ns();
+		s_add(&t[0], (b - a) / 1e3);
+		if (!cg_clone_run(path, -1))
+			t[1].errors++;
+		a = now_ns();
+		s_add(&t[1], (a - b) / 1e3);
+		if (snprintf(sub, sizeof(sub), "%s/task.%u", cg_dir, i) >=
+		    (int)sizeof(sub) || mkdir(sub, 0755) < 0 || (fd = open(sub, O_RDONLY |
+		    O_DIRECTORY | O_CLOEXEC)) < 0) {
+			t[2].errors++;
+			continue;
+		}
+		b = now_ns();
+		s_add(&t[2], (b - a) / 1e3);
+		if (!cg_clone_run(path, fd))
+			t[3].errors++;
+		a = now_ns();
+		s_add(&t[3], (a - b) / 1e3);
+		if (cg_write(sub, "cgroup.kill", "1") < 0)
+			t[4].errors++;
+		b = now_ns();
+		s_add(&t[4], (b - a) / 1e3);
+		close(fd);
+		if (rmdir(sub) < 0)
+			t[5].errors++;
+		s_add(&t[5], (now_ns() - b) / 1e3);
+	}
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+	fprintf(B.tbl, "  %-48s %9s %9s %9s\n", "one task, sequential (us)",
+	    "median", "p90", "errors");
+	for (k = 0; k < 6; k++) {
+		static const char *const lab[6] = {
+			"floor: posix_spawn + wait", "clone3 (no VM) + wait",
+			"cgroup: mkdir + open", "clone3 into the cgroup + wait",
+			"cgroup: cgroup.kill", "cgroup: rmdir" };
+		cJSON	*j = cJSON_AddObjectToObject(o, key[k]);
+
+		j_stats(j, &t[k], "us");
+		fprintf(B.tbl, "  %-48s %9.1f %9.1f %9u\n", lab[k],
+		    s_q(&t[k], 0.5), s_q(&t[k], 0.9), t[k].errors);
+	}
+	cJSON_AddNumberToObject(o, "cgroup_steps_added_us_p50",
+	    s_q(&t[2], 0.5) + s_q(&t[3], 0.5) - s_q(&t[0], 0.5) +
+	    s_q(&t[4], 0.5) + s_q(&t[5], 0.5));
+	fprintf(B.tbl, "  %-48s %9.1f\n", "added by the cgroup, all steps (us)",
+	    s_q(&t[2], 0.5) + s_q(&t[3], 0.5) - s_q(&t[0], 0.5) +
+	    s_q(&t[4], 0.5) + s_q(&t[5], 0.5));
+	for (k = 0; k < 6; k++)
+		s_free(&t[k]);
+}
+
+/* Throughput rounds alternating the two daemons, close trials with --cgroup. */
+static void
+cg_daemon(cJSON *o, struct daemon *dc)
+{
+	struct daemon	 plain = B.d;
+	struct samples	 s[4] = { { 0 } }, tw = { 0 }, tc = { 0 };
+	unsigned	 r, i, n = B.n_tp;
+	double		 v, mw, mc;
+	int		 k;
+
+	for (r = 0; r < B.tp_rounds && !stopping(); r++) {
+		if ((v = tp_wstaskd(n, 100 + r)) > 0)
+			s_add(&tw, v);
+		B.d = *dc;
+		if ((v = tp_wstaskd(n, 200 + r)) > 0)
+			s_add(&tc, v);
+		B.d = plain;
+	}
+	mw = s_q(&tw, 0.5);
+	mc = s_q(&tc, 0.5);
+	cJSON_AddNumberToObject(o, "throughput_tasks", n);
+	cJSON_AddNumberToObject(o, "throughput_plain_median", mw);
+	cJSON_AddNumberToObject(o, "throughput_cgroup_median", mc);
+	cJSON_AddNumberToObject(o, "per_task_added_us", 1e6 / mc - 1e6 / mw);
+	fprintf(B.tbl, "  %-48s %9.0f\n  %-48s %9.0f\n  %-48s %9.1f\n",
+	    "wstaskd throughput, nop, limit 10 (tasks/s)", mw,
+	    "wstaskd --cgroup, the same (tasks/s)", mc,
+	    "added per task by --cgroup (us)", 1e6 / mc - 1e6 / mw);
+	B.d = *dc;
+	for (i = 0; i < B.n_close && !stopping(); i++)
+		if (!close_trial(s))
+			s[0].errors++;
+	B.d = plain;
+	report_lat("cgroup_close_last_task_exited",
+	    "--cgroup: close -> last task exited", &s[0]);
+	if (B.pidfd_hup)
+		report_lat("cgroup_close_last_task_reaped",
+		    "--cgroup: close -> last task reaped", &s[1]);
+	report_lat("cgroup_close_worker_exited",
+	    "--cgroup: close -> worker exited", &s[2]);
+	report_lat("cgroup_close_worker_reaped",
+	    "--cgroup: close -> worker reaped (sup.)", &s[3]);
+	for (k = 0; k < 4; k++)
+		s_free(&s[k]);
+	s_free(&tw);
+	s_free(&tc);
+}
+
+static void
+phase_cgroup(const char *const *main_flags)
+{
+	const char	*flags[16];
+	struct daemon	 dc;
+	cJSON		*o;
+	char		 nop[PATH_MAX];
+	size_t		 n = 0;
+	long		 mark;
+
+	if (!cg_make())
+		return;
+	o = cJSON_AddObjectToObject(B.jmeas, "cgroup");
+	cJSON_AddStringToObject(o, "dir", cg_dir);
+	if (snprintf(nop, sizeof(nop), "%s/nop", B.handlers) >=
+	    (int)sizeof(nop))
+		die("path too long: %s", B.handlers);
+	cg_steps(o, nop, B.quick ? 200 : 2000);
+	while (main_flags[n] && n < 12) {
+		flags[n] = main_flags[n];
+		n++;
+	}
+	flags[n++] = "--cgroup";
+	flags[n++] = cg_dir;
+	flags[n] = NULL;
+	daemon_start(&dc, "cgroup", 2, flags);
+	mark = log_mark(&dc);
+	cg_daemon(o, &dc);
+	phase_failures(&dc, "cgroup_close_worker_exited", mark);
+	daemon_stop(&dc);
+	cg_remove(cg_dir);
+}
+
+/* ------------------------------------------------------------------ */
 /* idle sessions                                                       */
 
 struct meminfo {
@@ -3175,7 +3437,7 @@ run_all(void)
 	    "--ping-interval", "600", "--ping-timeout", "1200", NULL };
 	bool	main_daemon = want("connect") || want("supersede") ||
 		    want("close") || want("result") || want("throughput") ||
-		    want("progress");
+		    want("progress") || want("cgroup");
 
 	if (want("floors")) {
 		say("floors");
@@ -3217,6 +3479,12 @@ run_all(void)
 		say("throughput");
 		tbl_section("Task throughput: 5000 nop tasks, limit 10");
 		phase_throughput();
+	}
+	if (want("cgroup")) {
+		say("cgroup");
+		tbl_section("--cgroup: the steps of a task's cgroup, and a "
+		    "wstaskd --cgroup\nbeside the --spare 2 one");
+		phase_cgroup(main_flags);
 	}
 	daemon_stop(&B.d);
 
