@@ -2368,20 +2368,24 @@ phase_progress(void)
  * own threads only: a handler's CPU is the handler's).
  */
 static double
-tp_wstaskd(const char *handler, unsigned n, unsigned round, double *cpu_us)
+tp_wstaskd(const char *handler, unsigned n, unsigned round, double *cpu_us,
+    double *kids_us, double *client_us)
 {
 	struct conn	*c = conn_new();
 	char		 id[64], batch[32], *msg;
-	double		 rate = -1, cw = NAN, cs;
+	double		 rate = -1, cw = NAN, cs, ck = NAN, cc;
 	pid_t		 w = 0;
 
-	*cpu_us = NAN;
+	*cpu_us = *kids_us = *client_us = NAN;
 	session_id(id, sizeof(id), "tp");
 	if (conn_connect(c, &B.d.tg, id) < 0 || !wait_ready(c, 5000))
 		goto out;
-	if ((w = find_worker(id)) > 0)
+	if ((w = find_worker(id)) > 0) {
 		cw = pid_cpu_s(w);
+		ck = pid_cpu(w, true) - cw;
+	}
 	cs = pid_cpu_s(B.d.pid);
+	cc = self_cpu_s();
 	snprintf(batch, sizeof(batch), "tp%u", round);
 	msg = run_msg(batch, 10, handler, n);
 	conn_send(c, msg);
@@ -2392,9 +2396,13 @@ tp_wstaskd(const char *handler, unsigned n, unsigned round, double *cpu_us)
 		goto out;
 	}
 	rate = n / ((double)(c->t_done - c->t_tx) / 1e9);
-	if (w > 0)
-		*cpu_us = (pid_cpu_s(w) - cw + pid_cpu_s(B.d.pid) - cs) * 1e6 /
-		    n;
+	*client_us = (self_cpu_s() - cc) * 1e6 / n;
+	if (w > 0) {
+		double	now = pid_cpu_s(w);
+
+		*cpu_us = (now - cw + pid_cpu_s(B.d.pid) - cs) * 1e6 / n;
+		*kids_us = (pid_cpu(w, true) - now - ck) * 1e6 / n;
+	}
 out:
 	conn_finish(c);
 	return rate;
@@ -2443,10 +2451,11 @@ spawn_setup(posix_spawnattr_t *attr, posix_spawn_file_actions_t *fa)
 
 /*
  * The posix_spawn floor, run in a forked child: its only children.  The
- * elapsed seconds; in *cpu_s the loop's own CPU (its children's is theirs).
+ * elapsed seconds; in cpu_s[0] the loop's own CPU, in cpu_s[1] its reaped
+ * children's (the handlers').
  */
 static double
-spawn_loop(const char *path, unsigned n, unsigned par, double *cpu_s)
+spawn_loop(const char *path, unsigned n, unsigned par, double cpu_s[2])
 {
 	posix_spawnattr_t		attr;
 	posix_spawn_file_actions_t	fa;
@@ -2454,10 +2463,12 @@ spawn_loop(const char *path, unsigned n, unsigned par, double *cpu_s)
 	int64_t				t0;
 	pid_t				pid;
 	int				st;
+	double				el;
 
 	if (spawn_setup(&attr, &fa) < 0)
 		return -1;
-	*cpu_s = pid_cpu_s(getpid());
+	cpu_s[0] = pid_cpu_s(getpid());
+	cpu_s[1] = pid_cpu(getpid(), true) - cpu_s[0];
 	t0 = now_ns();
 	while (done < n) {
 		while (running < par && started < n) {
@@ -2477,7 +2488,9 @@ spawn_loop(const char *path, unsigned n, unsigned par, double *cpu_s)
 		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 			return -1;
 	}
-	*cpu_s = pid_cpu_s(getpid()) - *cpu_s;
+	el = pid_cpu_s(getpid());
+	cpu_s[1] = pid_cpu(getpid(), true) - el - cpu_s[1];
+	cpu_s[0] = el - cpu_s[0];
 	return (double)(now_ns() - t0) / 1e9;
 }
 
@@ -2562,14 +2575,14 @@ wait_exit_precise(pid_t pid, unsigned tmo, int64_t *t_exit, int *status)
 }
 
 static double
-tp_spawn(const char *path, unsigned n, double *cpu_us)
+tp_spawn(const char *path, unsigned n, double *cpu_us, double *kids_us)
 {
 	pid_t	pid, parent = getpid();
 	int	p[2], st;
 	int64_t	t;
-	double	r[2] = { -1, NAN };
+	double	r[3] = { -1, NAN, NAN };
 
-	*cpu_us = NAN;
+	*cpu_us = *kids_us = NAN;
 	if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0)
 		return -1;
 	if (pid == 0) {
@@ -2585,8 +2598,10 @@ tp_spawn(const char *path, unsigned n, double *cpu_us)
 	    WEXITSTATUS(st) != 0 || read(p[0], r, sizeof(r)) != sizeof(r))
 		r[0] = -1;
 	close(p[0]);
-	if (r[0] > 0)
+	if (r[0] > 0) {
 		*cpu_us = r[1] * 1e6 / n;
+		*kids_us = r[2] * 1e6 / n;
+	}
 	return r[0] > 0 ? n / r[0] : -1;
 }
 
@@ -2681,15 +2696,16 @@ static const char *const tp_key[TP_METHODS] = {
 /* One throughput measurement; *cpu_us its own CPU per task if it can tell. */
 static double
 tp_method(unsigned m, const char *nop, const char *nops, unsigned n,
-    unsigned r, double *cpu_us)
+    unsigned r, double cpu[3])
 {
-	*cpu_us = NAN;
+	cpu[0] = cpu[1] = cpu[2] = NAN;
 	switch (m) {
-	case 0: return tp_wstaskd("nop", n, r, cpu_us);
-	case 1: return tp_spawn(nop, n, cpu_us);
+	case 0: return tp_wstaskd("nop", n, r, &cpu[0], &cpu[1], &cpu[2]);
+	case 1: return tp_spawn(nop, n, &cpu[0], &cpu[1]);
 	case 2: return tp_xargs(nop, n);
-	case 3: return tp_wstaskd("nop-static", n, r, cpu_us);
-	default: return tp_spawn(nops, n, cpu_us);
+	case 3: return tp_wstaskd("nop-static", n, r, &cpu[0], &cpu[1],
+		    &cpu[2]);
+	default: return tp_spawn(nops, n, &cpu[0], &cpu[1]);
 	}
 }
 
@@ -2739,10 +2755,12 @@ phase_throughput(void)
 {
 	cJSON		*o = cJSON_AddObjectToObject(B.jmeas, "throughput");
 	double		 v[TP_METHODS][8], cpu[TP_METHODS][8],
+			 kids[TP_METHODS][8], cli[TP_METHODS][8],
 			 busy[TP_METHODS][8], med[TP_METHODS], mcpu[TP_METHODS];
 	long		 mark = log_mark(&B.d);
 	char		 nop[PATH_MAX], nops[PATH_MAX];
 	unsigned	 r, k, n = B.n_tp;
+	double		 cpu_ratio;
 
 	if (snprintf(nop, sizeof(nop), "%s/nop", B.handlers) >=
 	    (int)sizeof(nop) || snprintf(nops, sizeof(nops), "%s/nop-static",
@@ -2754,9 +2772,14 @@ phase_throughput(void)
 			unsigned long long b0, t0, b1, t1;
 			unsigned m = (r + k) % TP_METHODS;
 
+			double c3[3];
+
 			cpu_jiffies(&b0, &t0);
-			v[m][r] = tp_method(m, nop, nops, n, r, &cpu[m][r]);
+			v[m][r] = tp_method(m, nop, nops, n, r, c3);
 			cpu_jiffies(&b1, &t1);
+			cpu[m][r] = c3[0];
+			kids[m][r] = c3[1];
+			cli[m][r] = c3[2];
 			busy[m][r] = t1 > t0 ? (double)(b1 - b0) / (t1 - t0) :
 			    NAN;
 		}
@@ -2781,7 +2804,9 @@ phase_throughput(void)
 	    "shared)");
 	cJSON_AddStringToObject(o, "own_cpu_note", "*_own_cpu_us: CPU per "
 	    "task of wstaskd's worker and supervisor, or of the posix_spawn "
-	    "loop's process; the handlers' own CPU is not in it");
+	    "loop's process; the handlers' own CPU is not in it; "
+	    "*_handler_cpu_us: the reaped handlers' (clock ticks); "
+	    "*_client_cpu_us: this bench's, receiving the events");
 	for (k = 0; k < TP_METHODS; k++) {
 		char key[64];
 
@@ -2794,6 +2819,18 @@ phase_throughput(void)
 		tp_json(o, key, cpu[k], r);
 		snprintf(key, sizeof(key), "%s_own_cpu_us_median", tp_key[k]);
 		cJSON_AddNumberToObject(o, key, mcpu[k]);
+		snprintf(key, sizeof(key), "%s_handler_cpu_us", tp_key[k]);
+		tp_json(o, key, kids[k], r);
+		snprintf(key, sizeof(key), "%s_handler_cpu_us_median",
+		    tp_key[k]);
+		cJSON_AddNumberToObject(o, key, median3(kids[k], r));
+		if (k == 1 || k == 4)
+			continue;
+		snprintf(key, sizeof(key), "%s_client_cpu_us", tp_key[k]);
+		tp_json(o, key, cli[k], r);
+		snprintf(key, sizeof(key), "%s_client_cpu_us_median",
+		    tp_key[k]);
+		cJSON_AddNumberToObject(o, key, median3(cli[k], r));
 	}
 	cJSON_AddNumberToObject(o, "wstaskd_median", med[0]);
 	cJSON_AddNumberToObject(o, "posix_spawn_median", med[1]);
@@ -2813,6 +2850,16 @@ phase_throughput(void)
 	fprintf(B.tbl, "  %-48s %9.2f x    own CPU a task: wstaskd %.1f us, "
 	    "the loop %.1f us\n", "static: wstaskd / posix_spawn floor",
 	    med[3] / med[4], mcpu[3], mcpu[4]);
+	cpu_ratio = (mcpu[4] + median3(kids[4], r)) / (mcpu[3] +
+	    median3(kids[3], r) + median3(cli[3], r));
+	cJSON_AddNumberToObject(o, "cpu_ratio_static", cpu_ratio);
+	fprintf(B.tbl, "  %-48s wstaskd %.0f + handler %.0f + this client "
+	    "%.0f us; the loop %.0f + handler %.0f us\n",
+	    "static: CPU a task, by process", mcpu[3], median3(kids[3], r),
+	    median3(cli[3], r), mcpu[4], median3(kids[4], r));
+	fprintf(B.tbl, "  %-48s %9.2f x    (the ratio if CPU were all that "
+	    "bounds it: the load of others cancels out)\n",
+	    "static: floor CPU a task / wstaskd's", cpu_ratio);
 	phase_failures(&B.d, "throughput", mark);
 }
 
@@ -3213,9 +3260,10 @@ targets17(void)
 	    j_num(tp, "posix_spawn_static_median"), "tasks/s", 0.75, true,
 	    "throughput");
 	fprintf(B.tbl, "  %-9s %-48s own CPU a task: wstaskd %.1f us, the "
-	    "loop %.1f us\n", "", "",
+	    "loop %.1f us; CPU ratio %.2f x\n", "", "",
 	    j_num(tp, "wstaskd_static_own_cpu_us_median"),
-	    j_num(tp, "posix_spawn_floor_static_own_cpu_us_median"));
+	    j_num(tp, "posix_spawn_floor_static_own_cpu_us_median"),
+	    j_num(tp, "cpu_ratio_static"));
 	target_floor(arr, "server CPU per session / fork+context floor",
 	    j_get("connect_ready_spare2_seq", "server_cpu_us_per_session"),
 	    j_num(sf, "fork_context_exit_wait_cpu_us"), "us", 1.5, false,
