@@ -12,15 +12,11 @@
  * It exits 0 only after every child is reaped (worker_progress), so exit
  * status 0 tells the supervisor "nothing of mine is left".
  */
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 
 #include <errno.h>
-#include <pthread.h>
-#include <sched.h>
-#include <semaphore.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -100,67 +96,6 @@ worker_signal_set(sigset_t *set)
 	sigaddset(set, SIGINT);
 }
 
-static void *
-worker_fdtable_share(void *arg)
-{
-	sem_t	*done = arg;
-
-	while (sem_wait(done) < 0 && errno == EINTR)
-		;
-	return NULL;
-}
-
-/*
- * The fd table came from the supervisor's, sized for every connection it
- * held at the fork (64 KiB of slots and more at 10,000 sessions), and a
- * table never shrinks.  unshare(CLONE_FILES) makes a copy sized by the
- * fds still open, a few, but only of a table that is shared: a thread
- * shares it for that moment.  Best effort: a worker that cannot keeps
- * the large table.
- */
-static void
-worker_fdtable(void)
-{
-	pthread_attr_t	 attr;
-	pthread_t	 th;
-	sem_t		 done;
-	size_t		 size = 64 * 1024;
-	void		*stack;
-	int		 rc;
-
-	stack = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE |
-	    MAP_ANONYMOUS | MAP_STACK, -1, 0);
-	if (stack == MAP_FAILED) {
-		log_warn("mmap");
-		return;
-	}
-	if (sem_init(&done, 0, 0) < 0) {
-		log_warn("sem_init");
-		munmap(stack, size);
-		return;
-	}
-	if ((rc = pthread_attr_init(&attr)) != 0 ||
-	    (rc = pthread_attr_setstack(&attr, stack, size)) != 0 ||
-	    (rc = pthread_create(&th, &attr, worker_fdtable_share,
-	    &done)) != 0) {
-		log_warnx("pthread_create: %s", strerror(rc));
-		pthread_attr_destroy(&attr);
-		sem_destroy(&done);
-		munmap(stack, size);
-		return;
-	}
-	pthread_attr_destroy(&attr);
-	if (unshare(CLONE_FILES) < 0)
-		log_warn("unshare CLONE_FILES");
-	if (sem_post(&done) < 0)
-		log_warn("sem_post");
-	if ((rc = pthread_join(th, NULL)) != 0)
-		log_warnx("pthread_join: %s", strerror(rc));
-	else if (munmap(stack, size) < 0)
-		log_warn("munmap");
-	sem_destroy(&done);
-}
-
 static void
 worker_detach(const struct config *cfg, int ctl)
 {
@@ -185,7 +120,6 @@ worker_detach(const struct config *cfg, int ctl)
 	worker_ignore_signals();
 	if (sigprocmask(SIG_SETMASK, &set, NULL) < 0)
 		fatal("sigprocmask");
-	worker_fdtable();	/* its thread: our mask, no handler left */
 	worker_rlimit(cfg);
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		fatal("prctl PR_SET_CHILD_SUBREAPER");
