@@ -1504,6 +1504,120 @@ phase_tcp_floor(void)
 	s_free(&s);
 }
 
+/*
+ * The floor of a process per session, run in a fresh exec of this
+ * program (linked like wstaskd, and as small as a supervisor): n times
+ * fork, in the child nothing (bare) or a libwebsockets context and vhost
+ * configured like a worker's created and destroyed, exit(0); reaped by
+ * the parent.  CPU of the parent (schedstat) and of its reaped children
+ * (getrusage: microseconds) per session, for both, on stdout.
+ */
+static bool	wait_exit_precise(pid_t, unsigned, int64_t *, int *);
+
+static double
+sfloor_series(unsigned n, bool ctx)
+{
+	struct rusage	ru0, ru1;
+	double		self0 = pid_cpu_s(getpid());
+	unsigned	i;
+	pid_t		pid;
+	int		st;
+
+	getrusage(RUSAGE_CHILDREN, &ru0);
+	for (i = 0; i < n; i++) {
+		if ((pid = fork()) < 0)
+			return NAN;
+		if (pid == 0) {
+			struct lws_context_creation_info info;
+			struct lws_context *c;
+
+			if (!ctx)
+				exit(0);
+			memset(&info, 0, sizeof(info));
+			info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
+			info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
+			    LWS_SERVER_OPTION_VALIDATE_UTF8 |
+			    LWS_SERVER_OPTION_SKIP_SERVER_CANONICAL_NAME;
+			info.protocols = floor_protocols;
+			info.fd_limit_per_thread = 16 + 6 * 8;
+			info.max_http_header_pool = 1;
+			info.vhost_name = "floor";
+			if ((c = lws_create_context(&info)) == NULL ||
+			    lws_create_vhost(c, &info) == NULL)
+				_exit(1);
+			lws_context_destroy(c);
+			exit(0);
+		}
+		while (waitpid(pid, &st, 0) < 0)
+			if (errno != EINTR)
+				return NAN;
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			return NAN;
+	}
+	getrusage(RUSAGE_CHILDREN, &ru1);
+	return ((pid_cpu_s(getpid()) - self0) +
+	    (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec) +
+	    (double)(ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) +
+	    (double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec) / 1e6 +
+	    (double)(ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) / 1e6) *
+	    1e6 / n;
+}
+
+static void __attribute__((noreturn))
+sfloor_main(unsigned n)
+{
+	double	bare, ctx;
+
+	lws_set_log_level(LLL_ERR, NULL);
+	sfloor_series(n / 10 + 1, true);		/* warm up */
+	bare = sfloor_series(n, false);
+	ctx = sfloor_series(n, true);
+	printf("%f %f\n", bare, ctx);
+	exit(isnan(bare) || isnan(ctx) ? 1 : 0);
+}
+
+static void
+phase_session_floor(void)
+{
+	cJSON	*o = cJSON_AddObjectToObject(B.jmeas, "session_floor");
+	char	 nbuf[16], out[128] = "";
+	double	 bare = NAN, ctx = NAN;
+	unsigned n = B.quick ? 200 : 1000;
+	pid_t	 pid, parent = getpid();
+	int	 p[2], st;
+	ssize_t	 len;
+	int64_t	 t;
+
+	snprintf(nbuf, sizeof(nbuf), "%u", n);
+	fflush(NULL);
+	if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0)
+		die("session floor: %s", strerror(errno));
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
+		child_exec_prep(-1, p[1], -1);
+		execl("/proc/self/exe", "bench", "-S", nbuf, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	if (wait_exit_precise(pid, 120000, &t, &st) && WIFEXITED(st) &&
+	    WEXITSTATUS(st) == 0 && (len = read(p[0], out, sizeof(out) - 1)) >
+	    0 && sscanf(out, "%lf %lf", &bare, &ctx) != 2)
+		bare = ctx = NAN;
+	close(p[0]);
+	cJSON_AddNumberToObject(o, "sessions", n);
+	cJSON_AddStringToObject(o, "note", "a fresh process linked like "
+	    "wstaskd forks n children and reaps each; a child exits at once "
+	    "(bare) or creates and destroys a libwebsockets context and vhost "
+	    "configured like a worker's, then exits; CPU of parent and "
+	    "children per session");
+	cJSON_AddNumberToObject(o, "fork_exit_wait_cpu_us", bare);
+	cJSON_AddNumberToObject(o, "fork_context_exit_wait_cpu_us", ctx);
+	fprintf(B.tbl, "  %-48s %.0f us bare, %.0f us with a context\n",
+	    "floor: fork+exit+wait, CPU per session", bare, ctx);
+}
+
 /* ------------------------------------------------------------------ */
 /* connect -> ready: one or many clients, each a series of sessions    */
 
@@ -2255,18 +2369,32 @@ phase_progress(void)
 /* ------------------------------------------------------------------ */
 /* throughput: wstaskd against posix_spawn and xargs                   */
 
+/*
+ * One batch of n tasks of handler; the rate, and in *cpu_us wstaskd's own
+ * CPU per task: the session's worker and the supervisor (schedstat, their
+ * own threads only: a handler's CPU is the handler's).
+ */
 static double
-tp_wstaskd(unsigned n, unsigned round)
+tp_wstaskd(const char *handler, unsigned n, unsigned round, double *cpu_us,
+    double *kids_us, double *client_us)
 {
 	struct conn	*c = conn_new();
 	char		 id[64], batch[32], *msg;
-	double		 rate = -1;
+	double		 rate = -1, cw = NAN, cs, ck = NAN, cc;
+	pid_t		 w = 0;
 
+	*cpu_us = *kids_us = *client_us = NAN;
 	session_id(id, sizeof(id), "tp");
 	if (conn_connect(c, &B.d.tg, id) < 0 || !wait_ready(c, 5000))
 		goto out;
+	if ((w = find_worker(id)) > 0) {
+		cw = pid_cpu_s(w);
+		ck = pid_cpu(w, true) - cw;
+	}
+	cs = pid_cpu_s(B.d.pid);
+	cc = self_cpu_s();
 	snprintf(batch, sizeof(batch), "tp%u", round);
-	msg = run_msg(batch, 10, "nop", n);
+	msg = run_msg(batch, 10, handler, n);
 	conn_send(c, msg);
 	free(msg);
 	if (!wait_count(c, &c->ndone, 1, 120000) || c->nresults != n ||
@@ -2275,6 +2403,13 @@ tp_wstaskd(unsigned n, unsigned round)
 		goto out;
 	}
 	rate = n / ((double)(c->t_done - c->t_tx) / 1e9);
+	*client_us = (self_cpu_s() - cc) * 1e6 / n;
+	if (w > 0) {
+		double	now = pid_cpu_s(w);
+
+		*cpu_us = (now - cw + pid_cpu_s(B.d.pid) - cs) * 1e6 / n;
+		*kids_us = (pid_cpu(w, true) - now - ck) * 1e6 / n;
+	}
 out:
 	conn_finish(c);
 	return rate;
@@ -2321,9 +2456,13 @@ spawn_setup(posix_spawnattr_t *attr, posix_spawn_file_actions_t *fa)
 	return 0;
 }
 
-/* The posix_spawn floor, run in a forked child: its only children. */
+/*
+ * The posix_spawn floor, run in a forked child: its only children.  The
+ * elapsed seconds; in cpu_s[0] the loop's own CPU, in cpu_s[1] its reaped
+ * children's (the handlers').
+ */
 static double
-spawn_loop(const char *path, unsigned n, unsigned par)
+spawn_loop(const char *path, unsigned n, unsigned par, double cpu_s[2])
 {
 	posix_spawnattr_t		attr;
 	posix_spawn_file_actions_t	fa;
@@ -2331,9 +2470,12 @@ spawn_loop(const char *path, unsigned n, unsigned par)
 	int64_t				t0;
 	pid_t				pid;
 	int				st;
+	double				el;
 
 	if (spawn_setup(&attr, &fa) < 0)
 		return -1;
+	cpu_s[0] = pid_cpu_s(getpid());
+	cpu_s[1] = pid_cpu(getpid(), true) - cpu_s[0];
 	t0 = now_ns();
 	while (done < n) {
 		while (running < par && started < n) {
@@ -2353,6 +2495,9 @@ spawn_loop(const char *path, unsigned n, unsigned par)
 		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 			return -1;
 	}
+	el = pid_cpu_s(getpid());
+	cpu_s[1] = pid_cpu(getpid(), true) - el - cpu_s[1];
+	cpu_s[0] = el - cpu_s[0];
 	return (double)(now_ns() - t0) / 1e9;
 }
 
@@ -2437,29 +2582,34 @@ wait_exit_precise(pid_t pid, unsigned tmo, int64_t *t_exit, int *status)
 }
 
 static double
-tp_spawn(const char *path, unsigned n)
+tp_spawn(const char *path, unsigned n, double *cpu_us, double *kids_us)
 {
 	pid_t	pid, parent = getpid();
 	int	p[2], st;
 	int64_t	t;
-	double	el = -1;
+	double	r[3] = { -1, NAN, NAN };
 
+	*cpu_us = *kids_us = NAN;
 	if (pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0)
 		return -1;
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
 			_exit(1);
-		el = spawn_loop(path, n, 10);
-		_exit(write(p[1], &el, sizeof(el)) == sizeof(el) && el > 0 ?
+		r[0] = spawn_loop(path, n, 10, &r[1]);
+		_exit(write(p[1], r, sizeof(r)) == sizeof(r) && r[0] > 0 ?
 		    0 : 1);
 	}
 	close(p[1]);
 	if (!wait_exit_precise(pid, 120000, &t, &st) || !WIFEXITED(st) ||
-	    WEXITSTATUS(st) != 0 || read(p[0], &el, sizeof(el)) != sizeof(el))
-		el = -1;
+	    WEXITSTATUS(st) != 0 || read(p[0], r, sizeof(r)) != sizeof(r))
+		r[0] = -1;
 	close(p[0]);
-	return el > 0 ? n / el : -1;
+	if (r[0] > 0) {
+		*cpu_us = r[1] * 1e6 / n;
+		*kids_us = r[2] * 1e6 / n;
+	}
+	return r[0] > 0 ? n / r[0] : -1;
 }
 
 static double
@@ -2522,7 +2672,7 @@ cpu_jiffies(unsigned long long *busy, unsigned long long *total)
 }
 
 static double
-median3(double *v, unsigned n)
+median3(const double *v, unsigned n)
 {
 	struct samples	s = { 0 };
 	unsigned	i;
@@ -2536,98 +2686,187 @@ median3(double *v, unsigned n)
 	return m;
 }
 
+#define TP_METHODS	5
+
+static const char *const tp_label[TP_METHODS] = {
+	"wstaskd, one batch (tasks/s)",
+	"floor: posix_spawn loop (tasks/s)",
+	"floor: xargs -P 10 -n 1 (tasks/s)",
+	"wstaskd, one batch, static nop (tasks/s)",
+	"floor: posix_spawn loop, static nop (tasks/s)",
+};
+static const char *const tp_key[TP_METHODS] = {
+	"wstaskd", "posix_spawn_floor", "xargs_floor", "wstaskd_static",
+	"posix_spawn_floor_static",
+};
+
+/* One throughput measurement; *cpu_us its own CPU per task if it can tell. */
+static double
+tp_method(unsigned m, const char *nop, const char *nops, unsigned n,
+    unsigned r, double cpu[3])
+{
+	cpu[0] = cpu[1] = cpu[2] = NAN;
+	switch (m) {
+	case 0: return tp_wstaskd("nop", n, r, &cpu[0], &cpu[1], &cpu[2]);
+	case 1: return tp_spawn(nop, n, &cpu[0], &cpu[1]);
+	case 2: return tp_xargs(nop, n);
+	case 3: return tp_wstaskd("nop-static", n, r, &cpu[0], &cpu[1],
+		    &cpu[2]);
+	default: return tp_spawn(nops, n, &cpu[0], &cpu[1]);
+	}
+}
+
+static void
+tp_json(cJSON *o, const char *key, const double *v, unsigned r)
+{
+	cJSON		*a = cJSON_AddArrayToObject(o, key);
+	unsigned	 i;
+
+	for (i = 0; i < r; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateNumber(v[i]));
+}
+
+static void
+tp_row(const char *label, const double *v, const double *busy,
+    const double *cpu, unsigned r)
+{
+	struct samples	bs = { 0 }, cs = { 0 };
+	double		lo = INFINITY, hi = 0;
+	unsigned	i;
+
+	for (i = 0; i < r; i++) {
+		lo = v[i] < lo ? v[i] : lo;
+		hi = v[i] > hi ? v[i] : hi;
+		s_add(&bs, busy[i]);
+		if (!isnan(cpu[i]))
+			s_add(&cs, cpu[i]);
+	}
+	fprintf(B.tbl, "  %-48s %9.0f %9.0f %9.0f %8.0f%%", label,
+	    median3(v, r), lo, hi, 100 * s_q(&bs, 0.5));
+	if (cs.n)
+		fprintf(B.tbl, " %9.1f", s_q(&cs, 0.5));
+	fputc('\n', B.tbl);
+	s_free(&bs);
+	s_free(&cs);
+}
+
+/*
+ * 5,000 nop tasks, limit 10, through wstaskd, a posix_spawn loop and
+ * xargs (the dynamically linked nop: the figure kept from issue 6), and
+ * through wstaskd and the loop with a static nop (no dynamic loader: the
+ * floor that shows wstaskd's own cost).  Beside each rate its own CPU
+ * per task: wstaskd's worker and supervisor, or the loop's process.
+ */
 static void
 phase_throughput(void)
 {
 	cJSON		*o = cJSON_AddObjectToObject(B.jmeas, "throughput");
-	cJSON		*jw, *js, *jx;
-	double		 w[8], sp[8], x[8], mw, ms_, mx, busy[3][8];
+	double		 v[TP_METHODS][8], cpu[TP_METHODS][8],
+			 kids[TP_METHODS][8], cli[TP_METHODS][8],
+			 busy[TP_METHODS][8], med[TP_METHODS], mcpu[TP_METHODS];
 	long		 mark = log_mark(&B.d);
-	char		 nop[PATH_MAX];
+	char		 nop[PATH_MAX], nops[PATH_MAX];
 	unsigned	 r, k, n = B.n_tp;
+	double		 cpu_ratio;
 
 	if (snprintf(nop, sizeof(nop), "%s/nop", B.handlers) >=
-	    (int)sizeof(nop))
+	    (int)sizeof(nop) || snprintf(nops, sizeof(nops), "%s/nop-static",
+	    B.handlers) >= (int)sizeof(nops))
 		die("path too long: %s", B.handlers);
 	for (r = 0; r < B.tp_rounds && r < 8 && !stopping(); r++) {
 		/* rotate the order, so no method always goes first */
-		for (k = 0; k < 3; k++) {
+		for (k = 0; k < TP_METHODS; k++) {
 			unsigned long long b0, t0, b1, t1;
-			unsigned m = (r + k) % 3;
+			unsigned m = (r + k) % TP_METHODS;
+
+			double c3[3];
 
 			cpu_jiffies(&b0, &t0);
-			switch (m) {
-			case 0: w[r] = tp_wstaskd(n, r); break;
-			case 1: sp[r] = tp_spawn(nop, n); break;
-			case 2: x[r] = tp_xargs(nop, n); break;
-			}
+			v[m][r] = tp_method(m, nop, nops, n, r, c3);
 			cpu_jiffies(&b1, &t1);
-			busy[m][r] = t1 > t0 ? (double)(b1 - b0) / (t1 - t0) : NAN;
+			cpu[m][r] = c3[0];
+			kids[m][r] = c3[1];
+			cli[m][r] = c3[2];
+			busy[m][r] = t1 > t0 ? (double)(b1 - b0) / (t1 - t0) :
+			    NAN;
 		}
 		say("throughput round %u: wstaskd %.0f/s, posix_spawn %.0f/s, "
-		    "xargs %.0f/s", r + 1, w[r], sp[r], x[r]);
+		    "xargs %.0f/s; static: wstaskd %.0f/s (%.1f us own CPU a "
+		    "task), posix_spawn %.0f/s (%.1f us)", r + 1, v[0][r],
+		    v[1][r], v[2][r], v[3][r], cpu[3][r], v[4][r], cpu[4][r]);
 	}
-	mw = median3(w, r);
-	ms_ = median3(sp, r);
-	mx = median3(x, r);
+	for (k = 0; k < TP_METHODS; k++) {
+		med[k] = median3(v[k], r);
+		mcpu[k] = median3(cpu[k], r);
+	}
 	cJSON_AddNumberToObject(o, "tasks", n);
 	cJSON_AddNumberToObject(o, "limit", 10);
 	cJSON_AddNumberToObject(o, "rounds", r);
 	cJSON_AddStringToObject(o, "unit", "tasks/s");
 	cJSON_AddStringToObject(o, "handler", "nop: a dynamically linked C "
-	    "program that exits 0");
+	    "program that exits 0; *_static: nop-static, the same linked "
+	    "statically");
 	cJSON_AddStringToObject(o, "machine_busy_note", "share of all CPUs "
 	    "not idle during each run, whoever used them (the machine is "
 	    "shared)");
-	jw = cJSON_AddArrayToObject(o, "wstaskd");
-	js = cJSON_AddArrayToObject(o, "posix_spawn_floor");
-	jx = cJSON_AddArrayToObject(o, "xargs_floor");
-	for (k = 0; k < r; k++) {
-		cJSON_AddItemToArray(jw, cJSON_CreateNumber(w[k]));
-		cJSON_AddItemToArray(js, cJSON_CreateNumber(sp[k]));
-		cJSON_AddItemToArray(jx, cJSON_CreateNumber(x[k]));
-	}
-	for (k = 0; k < 3; k++) {
-		static const char *const bk[] = { "wstaskd_machine_busy",
-		    "posix_spawn_machine_busy", "xargs_machine_busy" };
-		cJSON *a = cJSON_AddArrayToObject(o, bk[k]);
-		unsigned i;
+	cJSON_AddStringToObject(o, "own_cpu_note", "*_own_cpu_us: CPU per "
+	    "task of wstaskd's worker and supervisor, or of the posix_spawn "
+	    "loop's process; the handlers' own CPU is not in it; "
+	    "*_handler_cpu_us: the reaped handlers' (clock ticks); "
+	    "*_client_cpu_us: this bench's, receiving the events");
+	for (k = 0; k < TP_METHODS; k++) {
+		char key[64];
 
-		for (i = 0; i < r; i++)
-			cJSON_AddItemToArray(a, cJSON_CreateNumber(busy[k][i]));
+		tp_json(o, tp_key[k], v[k], r);
+		snprintf(key, sizeof(key), "%s_machine_busy", tp_key[k]);
+		tp_json(o, key, busy[k], r);
+		if (k == 2)
+			continue;
+		snprintf(key, sizeof(key), "%s_own_cpu_us", tp_key[k]);
+		tp_json(o, key, cpu[k], r);
+		snprintf(key, sizeof(key), "%s_own_cpu_us_median", tp_key[k]);
+		cJSON_AddNumberToObject(o, key, mcpu[k]);
+		snprintf(key, sizeof(key), "%s_handler_cpu_us", tp_key[k]);
+		tp_json(o, key, kids[k], r);
+		snprintf(key, sizeof(key), "%s_handler_cpu_us_median",
+		    tp_key[k]);
+		cJSON_AddNumberToObject(o, key, median3(kids[k], r));
+		if (k == 1 || k == 4)
+			continue;
+		snprintf(key, sizeof(key), "%s_client_cpu_us", tp_key[k]);
+		tp_json(o, key, cli[k], r);
+		snprintf(key, sizeof(key), "%s_client_cpu_us_median",
+		    tp_key[k]);
+		cJSON_AddNumberToObject(o, key, median3(cli[k], r));
 	}
-	cJSON_AddNumberToObject(o, "wstaskd_median", mw);
-	cJSON_AddNumberToObject(o, "posix_spawn_median", ms_);
-	cJSON_AddNumberToObject(o, "xargs_median", mx);
-	cJSON_AddNumberToObject(o, "ratio_to_posix_spawn", mw / ms_);
-	cJSON_AddNumberToObject(o, "ratio_to_xargs", mw / mx);
-	fprintf(B.tbl, "  %-48s %9s %9s %9s %9s\n", "", "median", "min", "max",
-	    "CPU busy");
-	for (k = 0; k < 3; k++) {
-		static const char *const lab[] = {
-			"wstaskd, one batch (tasks/s)",
-			"floor: posix_spawn loop (tasks/s)",
-			"floor: xargs -P 10 -n 1 (tasks/s)" };
-		double *v = k == 0 ? w : k == 1 ? sp : x, lo = INFINITY,
-		    hi = 0;
-		unsigned i;
-
-		for (i = 0; i < r; i++) {
-			lo = v[i] < lo ? v[i] : lo;
-			hi = v[i] > hi ? v[i] : hi;
-		}
-		struct samples bs = { 0 };
-
-		for (i = 0; i < r; i++)
-			s_add(&bs, busy[k][i]);
-		fprintf(B.tbl, "  %-48s %9.0f %9.0f %9.0f %8.0f%%\n", lab[k],
-		    k == 0 ? mw : k == 1 ? ms_ : mx, lo, hi,
-		    100 * s_q(&bs, 0.5));
-		s_free(&bs);
-	}
-	fprintf(B.tbl, "  %-48s %9.2f x\n  %-48s %9.2f x\n",
-	    "wstaskd / posix_spawn floor", mw / ms_, "wstaskd / xargs",
-	    mw / mx);
+	cJSON_AddNumberToObject(o, "wstaskd_median", med[0]);
+	cJSON_AddNumberToObject(o, "posix_spawn_median", med[1]);
+	cJSON_AddNumberToObject(o, "xargs_median", med[2]);
+	cJSON_AddNumberToObject(o, "wstaskd_static_median", med[3]);
+	cJSON_AddNumberToObject(o, "posix_spawn_static_median", med[4]);
+	cJSON_AddNumberToObject(o, "ratio_to_posix_spawn", med[0] / med[1]);
+	cJSON_AddNumberToObject(o, "ratio_to_xargs", med[0] / med[2]);
+	cJSON_AddNumberToObject(o, "ratio_static", med[3] / med[4]);
+	fprintf(B.tbl, "  %-48s %9s %9s %9s %9s %9s\n", "", "median", "min",
+	    "max", "CPU busy", "own us/t");
+	for (k = 0; k < TP_METHODS; k++)
+		tp_row(tp_label[k], v[k], busy[k], cpu[k], r);
+	fprintf(B.tbl, "  %-48s %9.2f x\n  %-48s %9.2f x\n", "wstaskd / "
+	    "posix_spawn floor", med[0] / med[1], "wstaskd / xargs",
+	    med[0] / med[2]);
+	fprintf(B.tbl, "  %-48s %9.2f x    own CPU a task: wstaskd %.1f us, "
+	    "the loop %.1f us\n", "static: wstaskd / posix_spawn floor",
+	    med[3] / med[4], mcpu[3], mcpu[4]);
+	cpu_ratio = (mcpu[4] + median3(kids[4], r)) / (mcpu[3] +
+	    median3(kids[3], r) + median3(cli[3], r));
+	cJSON_AddNumberToObject(o, "cpu_ratio_static", cpu_ratio);
+	fprintf(B.tbl, "  %-48s wstaskd %.0f + handler %.0f + this client "
+	    "%.0f us; the loop %.0f + handler %.0f us\n",
+	    "static: CPU a task, by process", mcpu[3], median3(kids[3], r),
+	    median3(cli[3], r), mcpu[4], median3(kids[4], r));
+	fprintf(B.tbl, "  %-48s %9.2f x    (the ratio if CPU were all that "
+	    "bounds it: the load of others cancels out)\n",
+	    "static: floor CPU a task / wstaskd's", cpu_ratio);
 	phase_failures(&B.d, "throughput", mark);
 }
 
@@ -3234,6 +3473,83 @@ targets(void)
 	    false, NULL);
 }
 
+/*
+ * A target against a floor measured in the same run: value / floor must
+ * be within bound (floor NAN: value itself is judged, an absolute bound).
+ */
+static void
+target_floor(cJSON *arr, const char *name, double value, double floor,
+    const char *unit, double bound, bool at_least, const char *key)
+{
+	double	 r = isnan(floor) ? value : value / floor;
+	cJSON	*o;
+
+	target(arr, name, r, isnan(floor) ? unit : "x", bound, at_least,
+	    key);
+	o = cJSON_GetArrayItem(arr, cJSON_GetArraySize(arr) - 1);
+	cJSON_AddNumberToObject(o, "measured", value);
+	cJSON_AddNumberToObject(o, "floor", floor);
+	cJSON_AddStringToObject(o, "measured_unit", unit);
+	if (isnan(floor))
+		fprintf(B.tbl, "  %-9s %-48s measured %.3f %s\n", "", "", value,
+		    unit);
+	else
+		fprintf(B.tbl, "  %-9s %-48s measured %.3f %s, floor %.3f %s\n",
+		    "", "", value, unit, floor, unit);
+}
+
+static double
+j_num(cJSON *o, const char *key)
+{
+	cJSON	*v = o ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
+
+	return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+/* Issue 17: the figures against floors of their own, all from this run. */
+static void
+targets17(void)
+{
+	cJSON	*arr = cJSON_GetObjectItemCaseSensitive(B.json, "targets");
+	cJSON	*tp = cJSON_GetObjectItemCaseSensitive(B.jmeas, "throughput");
+	cJSON	*sf = cJSON_GetObjectItemCaseSensitive(B.jmeas, "session_floor");
+	cJSON	*idle, *dec;
+	char	 key[32];
+
+	tbl_section("Targets (issue 17), each beside its floor");
+	target_floor(arr, "static nop throughput / posix_spawn floor",
+	    j_num(tp, "wstaskd_static_median"),
+	    j_num(tp, "posix_spawn_static_median"), "tasks/s", 0.75, true,
+	    "throughput");
+	fprintf(B.tbl, "  %-9s %-48s own CPU a task: wstaskd %.1f us, the "
+	    "loop %.1f us; CPU ratio %.2f x\n", "", "",
+	    j_num(tp, "wstaskd_static_own_cpu_us_median"),
+	    j_num(tp, "posix_spawn_floor_static_own_cpu_us_median"),
+	    j_num(tp, "cpu_ratio_static"));
+	target_floor(arr, "server CPU per session / fork+context floor",
+	    j_get("connect_ready_spare2_seq", "server_cpu_us_per_session"),
+	    j_num(sf, "fork_context_exit_wait_cpu_us"), "us", 1.5, false,
+	    "connect_ready_spare2_seq");
+	target_floor(arr, "50 concurrent connect->ready p50 / floor p50",
+	    j_get("connect_ready_spare2_conc50", "p50"),
+	    j_get("ws_handshake_floor_conc50", "p50"), "ms", 5, false,
+	    "connect_ready_spare2_conc50");
+	snprintf(key, sizeof(key), "idle_%u", B.idle_big);
+	idle = cJSON_GetObjectItemCaseSensitive(B.jmeas, key);
+	dec = idle ? cJSON_GetObjectItemCaseSensitive(idle, "open_decile_ms") :
+	    NULL;
+	target_floor(arr, "idle sessions: last tenth / first tenth to open",
+	    cJSON_GetArraySize(dec) == 10 ?
+	    cJSON_GetArrayItem(dec, 9)->valuedouble : NAN,
+	    cJSON_GetArraySize(dec) == 10 ?
+	    cJSON_GetArrayItem(dec, 0)->valuedouble : NAN, "ms", 1.5, false,
+	    key);
+	target_floor(arr, "memory per idle session (MemAvailable drop)",
+	    j_num(idle ? cJSON_GetObjectItemCaseSensitive(idle,
+	    "system_delta_per_session_kib") : NULL, "mem_available"), NAN,
+	    "KiB", 200, false, key);
+}
+
 /* ------------------------------------------------------------------ */
 /* setup and main                                                      */
 
@@ -3444,6 +3760,7 @@ run_all(void)
 		tbl_section("Floors");
 		phase_tcp_floor();
 		phase_kill_floor();
+		phase_session_floor();
 	}
 	if (main_daemon)
 		daemon_start(&B.d, "spare2", 2, main_flags);
@@ -3555,6 +3872,8 @@ main(int argc, char **argv)
 	int64_t	t0 = now_ns();
 
 	setvbuf(stderr, NULL, _IOLBF, 0);
+	if (argc == 3 && strcmp(argv[1], "-S") == 0)
+		sfloor_main((unsigned)atoi(argv[2]));
 	parse_args(argc, argv);
 	set_counts();
 	raise_nofile();
@@ -3580,6 +3899,7 @@ main(int argc, char **argv)
 	ratios();
 	log_report();
 	targets();
+	targets17();
 
 	lws_context_destroy(B.ctx);
 	B.ctx = NULL;
