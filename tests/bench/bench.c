@@ -3055,10 +3055,14 @@ cg_daemon(cJSON *o, struct daemon *dc)
 	int		 k;
 
 	for (r = 0; r < B.tp_rounds && !stopping(); r++) {
-		if ((v = tp_wstaskd(n, 100 + r)) > 0)
+		double	cpu, kids, client;
+
+		if ((v = tp_wstaskd("nop", n, 100 + r, &cpu, &kids,
+		    &client)) > 0)
 			s_add(&tw, v);
 		B.d = *dc;
-		if ((v = tp_wstaskd(n, 200 + r)) > 0)
+		if ((v = tp_wstaskd("nop", n, 200 + r, &cpu, &kids,
+		    &client)) > 0)
 			s_add(&tc, v);
 		B.d = plain;
 	}
