@@ -100,6 +100,9 @@ struct config {
 	char		*credentials_file; /* --credentials, read after the drop */
 	struct cidr	*trusted;	/* --trusted-proxy */
 	size_t		 ntrusted;
+	bool		 metrics;	/* --metrics: GET /metrics */
+	char		*control;	/* --control socket, absolute */
+	char		*log_file;	/* --log-file, absolute */
 };
 
 #endif

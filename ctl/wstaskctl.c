@@ -110,9 +110,10 @@ ctl_ask(int fd, const char *req)
 	if ((buf = malloc(cap)) == NULL)
 		die(1, "out of memory");
 	for (;;) {
-		if ((r = poll(&pfd, 1, 2 * CTLSOCK_TIMEOUT_MS)) <= 0)
-			die(1, r == 0 ? "no answer from wstaskd" : "poll: %s",
-			    strerror(errno));
+		if ((r = poll(&pfd, 1, 2 * CTLSOCK_TIMEOUT_MS)) == 0)
+			die(1, "no answer from wstaskd");
+		if (r < 0)
+			die(1, "poll: %s", strerror(errno));
 		if (len + 1 >= cap) {
 			if (cap >= ANSWER_MAX || (buf = realloc(buf, cap *= 2)) ==
 			    NULL)
@@ -133,6 +134,7 @@ status_print(const char *json)
 {
 	cJSON		*st = cJSON_Parse(json), *w;
 	const cJSON	*ws;
+	double		 now = (double)time(NULL);
 
 	if (st == NULL)
 		die(1, "status: the daemon's answer is not JSON");
@@ -145,12 +147,12 @@ status_print(const char *json)
 	    cJSON_IsTrue(cJSON_GetObjectItem(st, "draining")) ? "draining" :
 	    "accepting");
 	printf("%-8s %-10s %-24s %-22s %-12s %8s %5s\n", "PID", "STATE",
-	    "SESSION", "PEER", "USER", "SINCE", "TASKS");
+	    "SESSION", "PEER", "USER", "AGE", "TASKS");
 	ws = cJSON_GetObjectItem(st, "workers");
 	cJSON_ArrayForEach(w, ws)
 		printf("%-8.0f %-10s %-24s %-22s %-12s %7.0fs %5.0f\n",
 		    NUM(w, "pid"), STR(w, "state"), STR(w, "session"),
-		    STR(w, "peer"), STR(w, "user"), NUM(w, "since"),
+		    STR(w, "peer"), STR(w, "user"), now - NUM(w, "since"),
 		    NUM(w, "tasks"));
 #undef NUM
 #undef STR

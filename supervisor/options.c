@@ -142,6 +142,12 @@ static const struct opt opt_table[] = {
 	  "instance holds it" },
 	{ "syslog", 0, NULL, 0, 0, CFG(use_syslog), opt_flag,
 	  "log to syslog (LOG_DAEMON) instead of stderr" },
+	{ "log-file", 0, "FILE", 0, 0, CFG(log_file), opt_string,
+	  "append log lines to FILE instead, reopened on SIGHUP" },
+	{ "metrics", 0, NULL, 0, 0, CFG(metrics), opt_flag,
+	  "serve GET /metrics in the Prometheus text format" },
+	{ "control", 0, "PATH", 0, 0, CFG(control), opt_string,
+	  "serve wstaskctl(8) on the unix socket PATH (mode 0600)" },
 	{ "shutdown-timeout", 0, "SECS", 1, 3600, CFG(shutdown_timeout),
 	  opt_uint, "on SIGTERM, SIGKILL workers still alive after SECS "
 	  "(default " STR(DEF_SHUTDOWN_TIMEOUT) ")" },
@@ -562,6 +568,19 @@ absolute_path(const char *flag, const char *path)
 	return abs;
 }
 
+/* *path made absolute in place (the daemon's cwd becomes /). */
+static void
+options_absolute(char **path, const char *flag)
+{
+	char	*rel = *path;
+
+	if (rel == NULL)
+		return;
+	if ((*path = absolute_path(flag, rel)) == NULL)
+		fatal("asprintf");
+	free(rel);
+}
+
 static void
 options_finish(struct config *cfg)
 {
@@ -589,19 +608,16 @@ options_finish(struct config *cfg)
 			    ls->text);
 		}
 	}
-	if (cfg->pidfile) {
-		dir = cfg->pidfile;
-		if ((cfg->pidfile = absolute_path("pidfile", dir)) == NULL)
-			fatal("asprintf");
-		free(dir);
-	}
-	if (cfg->credentials_file) {
-		dir = cfg->credentials_file;
-		cfg->credentials_file = absolute_path("credentials", dir);
-		if (cfg->credentials_file == NULL)
-			fatal("asprintf");
-		free(dir);
-	}
+	options_absolute(&cfg->pidfile, "pidfile");
+	if (cfg->log_file && cfg->use_syslog)
+		opt_fail("log-file", "--log-file and --syslog are exclusive");
+	options_absolute(&cfg->control, "control");
+	options_absolute(&cfg->log_file, "log-file");
+	if (cfg->control && strlen(cfg->control) >=
+	    sizeof(((struct sockaddr_un *)0)->sun_path))
+		opt_fail("control", "%s: unix socket path too long",
+		    cfg->control);
+	options_absolute(&cfg->credentials_file, "credentials");
 	options_identity(cfg);
 	options_tls(cfg);
 	if (cfg->ws_path == NULL && (cfg->ws_path = strdup(DEF_PATH)) == NULL)
