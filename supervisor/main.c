@@ -102,30 +102,31 @@ main_free(struct supervisor *sv, struct config *cfg)
 
 /*
  * --log-file is opened before anything else takes LOG_FD, and before the
- * drop (given to --user, so a reopen works after it).  -D without it
- * needs a syslog that listens: a detached daemon's lost log helps nobody.
+ * drop (given to --user, so a reopen works after it).
  */
 static void
 main_log_file(const struct config *cfg)
 {
-	if (cfg->check_only)
+	if (cfg->check_only || cfg->log_file == NULL)
 		return;
-	if (cfg->log_file == NULL) {
-		if (cfg->daemonize && !cfg->check_only &&
-		    !log_syslog_reachable()) {
-			fprintf(stderr, "wstaskd: -D: no syslog listens on "
-			    "/dev/log and no --log-file is given: refusing to "
-			    "run with the log lost\n");
-			exit(1);
-		}
-		return;
-	}
 	if (log_file_open(cfg->log_file, cfg->user ? cfg->uid : (uid_t)-1,
 	    cfg->user ? cfg->gid : (gid_t)-1) < 0) {
 		fprintf(stderr, "wstaskd: --log-file %s: %s\n", cfg->log_file,
 		    strerror(errno));
 		exit(1);
 	}
+}
+
+/* -D needs a log: a file, or a syslog that listens (it drops silently). */
+static void
+main_log_lost(const struct config *cfg)
+{
+	if (!cfg->daemonize || cfg->check_only || cfg->log_file != NULL ||
+	    log_syslog_reachable())
+		return;
+	fprintf(stderr, "wstaskd: -D: no syslog listens on /dev/log and no "
+	    "--log-file is given: refusing to run with the log lost\n");
+	exit(1);
 }
 
 int
@@ -155,6 +156,7 @@ main(int argc, char **argv)
 		exit(1);
 	}
 	daemon_check_access(&cfg);
+	main_log_lost(&cfg);
 	/* Sockets and the pid file are not tried: a running daemon holds them. */
 	if (cfg.check_only) {
 		users_load(&cfg);

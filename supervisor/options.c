@@ -53,7 +53,7 @@ struct opt {
 };
 
 static opt_fn opt_listen, opt_dir, opt_path, opt_uint, opt_size, opt_origin,
-    opt_pass_env, opt_flag, opt_string, opt_credential, opt_trusted,
+    opt_pass_env, opt_flag, opt_string, opt_string_or_none, opt_credential, opt_trusted,
     opt_verbose, opt_quiet, opt_version, opt_help;
 
 #define CFG(m)	offsetof(struct config, m)
@@ -142,12 +142,12 @@ static const struct opt opt_table[] = {
 	  "instance holds it" },
 	{ "syslog", 0, NULL, 0, 0, CFG(use_syslog), opt_flag,
 	  "log to syslog (LOG_DAEMON) instead of stderr" },
-	{ "log-file", 0, "FILE", 0, 0, CFG(log_file), opt_string,
-	  "append log lines to FILE instead, reopened on SIGHUP" },
+	{ "log-file", 0, "FILE", 0, 0, CFG(log_file), opt_string_or_none,
+	  "append log lines to FILE instead, reopened on SIGHUP; '' none" },
 	{ "metrics", 0, NULL, 0, 0, CFG(metrics), opt_flag,
 	  "serve GET /metrics in the Prometheus text format" },
-	{ "control", 0, "PATH", 0, 0, CFG(control), opt_string,
-	  "serve wstaskctl(8) on the unix socket PATH (mode 0600)" },
+	{ "control", 0, "PATH", 0, 0, CFG(control), opt_string_or_none,
+	  "serve wstaskctl(8) on the unix socket PATH (mode 0600); '' none" },
 	{ "shutdown-timeout", 0, "SECS", 1, 3600, CFG(shutdown_timeout),
 	  opt_uint, "on SIGTERM, SIGKILL workers still alive after SECS "
 	  "(default " STR(DEF_SHUTDOWN_TIMEOUT) ")" },
@@ -265,6 +265,18 @@ opt_string(const struct opt *o, const char *arg, struct config *cfg)
 		opt_fail(o->o_long, "empty value");
 	free(*field);
 	if ((*field = strdup(arg)) == NULL)
+		fatal("strdup");
+}
+
+/* '' is none: an init script or a unit can always pass the flag. */
+static void
+opt_string_or_none(const struct opt *o, const char *arg, struct config *cfg)
+{
+	char	**field = opt_field(o, cfg);
+
+	free(*field);
+	*field = NULL;
+	if (*arg != '\0' && (*field = strdup(arg)) == NULL)
 		fatal("strdup");
 }
 

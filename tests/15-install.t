@@ -120,6 +120,7 @@ sed -i -e "s|^WSTASKD_USER=.*|WSTASKD_USER=nobody|" \
     -e "s|^WSTASKD_TASKS=.*|WSTASKD_TASKS=$P/share/wstaskd/examples/handlers|" \
     -e "s|^WSTASKD_WWW=.*|WSTASKD_WWW=|" \
     -e "s|^SHUTDOWN_TIMEOUT=.*|SHUTDOWN_TIMEOUT=3|" \
+    -e "s|^LOG_FILE=.*|LOG_FILE=$WT_DIR/wstaskd.log|" \
     -e "s|^DAEMON_ARGS=.*|DAEMON_ARGS=\"--spare 1 --kill-grace 300\"|" \
     "$E/default/wstaskd"
 check "the defaults file now says nobody and the examples" \
