@@ -182,8 +182,9 @@ main(int argc, char **argv)
 	TAILQ_INIT(&sv.sv_drains);
 	sv.sv_metrics.m_start = (double)time(NULL);
 	sv.sv_start_real = (int64_t)time(NULL) * 1000000;
-	listen_open_all(&sv);
+	/* First: a live control socket is another daemon; bind nothing. */
 	ctlsock_open(&sv);
+	listen_open_all(&sv);
 	daemon_pidfile_open(&sv);
 	if (cfg.daemonize)
 		ready = daemon_detach();
