@@ -123,13 +123,19 @@ loop_renew_spares(struct supervisor *sv)
 	child_top_up(sv);
 }
 
-/* SIGHUP or wstaskctl reload: the log file, the users, the spares. */
+/*
+ * SIGHUP or wstaskctl reload: the log, the users, the spares.  Spares
+ * hold the old --log-file too: renewed, new connections log to the new.
+ */
 void
 loop_reload(struct supervisor *sv)
 {
+	bool	renew;
+
 	log_reopen();
 	log_info("event=reopen-log");
-	if (users_reload(sv->sv_cfg))
+	renew = users_reload(sv->sv_cfg);
+	if (renew || log_file_active())
 		loop_renew_spares(sv);
 }
 

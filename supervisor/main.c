@@ -144,7 +144,7 @@ main(int argc, char **argv)
 	log_init("wstaskd", cfg.verbosity, (cfg.use_syslog || cfg.daemonize) &&
 	    cfg.log_file == NULL);
 	main_log_file(&cfg);
-	log_stderr(!cfg.use_syslog || cfg.daemonize);
+	log_stderr(cfg.daemonize || (!cfg.use_syslog && cfg.log_file == NULL));
 	log_set_role("supervisor");
 	if (cfg.www_missing)
 		log_warnx("event=no-www dir=%s: the default --www directory "
