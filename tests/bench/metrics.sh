@@ -44,7 +44,7 @@ port=$(grep -o 'event=listen addr=127.0.0.1:[0-9]*' "$dir/daemon.log" | sed 's/.
 [ -n "$port" ] || { echo "wstaskd did not start" >&2; exit 1; }
 # Holds SESSIONS sessions (50 connecting at once) until stdin closes.
 mkfifo "$dir/hold.in"
-"$PY" - "$port" "$SESSIONS" < "$dir/hold.in" > "$dir/hold.out" <<'EOF' &
+cat > "$dir/hold.py" <<'EOF'
 import asyncio, sys, websockets
 port, n = int(sys.argv[1]), int(sys.argv[2])
 async def one(i, sem, held):
@@ -63,6 +63,7 @@ async def main():
         await ws.close()
 asyncio.run(main())
 EOF
+"$PY" "$dir/hold.py" "$port" "$SESSIONS" < "$dir/hold.in" > "$dir/hold.out" &
 HPID=$!
 exec {hold}> "$dir/hold.in"
 for _ in $(seq 600); do
@@ -101,4 +102,4 @@ done
 med() { tr ' ' '\n' | sed '/^$/d' | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 echo "without reports (tasks/s):$off; median $(echo "$off" | med)"
 echo "with reports (tasks/s):   $on; median $(echo "$on" | med)"
-rm -rf "$dir"
+[ -n "${KEEP:-}" ] || rm -rf "$dir"
