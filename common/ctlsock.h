@@ -6,8 +6,8 @@
  * and reads the answer until EOF: a first line "ok" or "error: REASON",
  * then, for status, one line of JSON.  One request per connection; the
  * supervisor closes after answering.  Lines are at most CTLSOCK_LINE_MAX
- * bytes; a client that sends more, sends nothing for CTLSOCK_TIMEOUT_MS,
- * or leaves its answer unread that long is dropped.
+ * bytes; a client that sends more, or has not read its whole answer
+ * CTLSOCK_TIMEOUT_MS after connecting, is dropped.
  */
 #ifndef WSTASKD_CTLSOCK_H
 #define WSTASKD_CTLSOCK_H
