@@ -54,7 +54,7 @@ expect a '"type":"cancelled","batch":"b1"'
 mv "$LOG" "$LOG.1"
 kill -HUP "$T_DPID"
 check "SIGHUP: a new file at the same path" wait_for 5 test -f "$LOG"
-check "... with the reopen's line" wait_for 5 grep -q "event=reopen-log" "$LOG"
+check "... with the reopen's line" wait_for 5 grep -qs "event=reopen-log" "$LOG"
 client b "?session=L2"
 expect b '"type":"ready","session":"L2"'
 check "... and the next session's lines" \
@@ -75,7 +75,7 @@ check "... which goes on being written" \
 rmdir "$LOG"
 kill -HUP "$T_DPID"
 check "the next SIGHUP opens the file again" \
-    wait_for 5 grep -q "event=reopen-log" "$LOG"
+    wait_for 5 grep -qs "event=reopen-log" "$LOG"
 stop_wstaskd
 
 # With --user the file is the user's, so the reopen after the drop works.
@@ -91,7 +91,7 @@ if [ "$(id -u)" = 0 ] && id nobody > /dev/null 2>&1; then
 	mv "$ND/w.log" "$ND/w.log.1"
 	kill -HUP "$T_DPID"
 	check "--user: the reopen after the drop makes a new file" \
-	    wait_for 5 grep -q "event=reopen-log" "$ND/w.log"
+	    wait_for 5 grep -qs "event=reopen-log" "$ND/w.log"
 	stop_wstaskd
 else
 	ok "# SKIP not root, or no user nobody"
