@@ -199,6 +199,26 @@ wait "$fpid"
 read -r held refused < "$WT_DIR/flood.out"
 diag "flood: $held connections held, $refused refused at connect"
 check "the flood made 1,000 attempts" test $((held + refused)) = 1000
+# 1,000 clients one after another that connect, send half a line and
+# hang up: each is dropped at its EOF, none waits for the time-out.
+out=$($PY - "$SOCK" <<'EOF'
+import socket, sys, time
+done = 0
+for i in range(1000):
+    for attempt in range(100):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(1)
+        try:
+            s.connect(sys.argv[1]); break
+        except (BlockingIOError, OSError):
+            s.close(); time.sleep(0.01)
+    else:
+        continue
+    s.sendall(b"kil"); s.close(); done += 1
+print(done)
+EOF
+)
+check "1,000 clients that hang up mid-line: all connected ($out)" test "$out" = 1000
 check "after the flood, status answers" \
     wait_for 10 eval '"$CTL" -s "$SOCK" status > /dev/null'
 close_client c
