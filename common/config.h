@@ -106,6 +106,9 @@ struct config {
 	unsigned	 session_pids_max;
 	size_t		 task_memory_max;
 	size_t		 session_memory_max;
+	bool		 metrics;	/* --metrics: GET /metrics */
+	char		*control;	/* --control socket, absolute */
+	char		*log_file;	/* --log-file, absolute */
 };
 
 #endif

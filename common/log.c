@@ -6,11 +6,16 @@
  * write the same format.  Lines are formatted into one buffer and written
  * with a single write(2), so lines of concurrent processes never interleave.
  */
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -24,7 +29,8 @@ static struct {
 	int		 verbosity;
 	bool		 use_syslog;
 	bool		 use_stderr;
-} lg = { "wstaskd", "", LOG_LVL_INFO, false, true };
+	const char	*file;		/* --log-file, at LOG_FD */
+} lg = { "wstaskd", "", LOG_LVL_INFO, false, true, NULL };
 
 void
 log_init(const char *ident, int verbosity, bool use_syslog)
@@ -41,7 +47,72 @@ log_init(const char *ident, int verbosity, bool use_syslog)
 void
 log_stderr(bool on)
 {
-	lg.use_stderr = on || !lg.use_syslog;
+	lg.use_stderr = on || (!lg.use_syslog && lg.file == NULL);
+}
+
+static int
+log_file_fd(const char *path, uid_t uid, gid_t gid)
+{
+	int	fd, saved;
+
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+	    O_NOCTTY, 0640)) < 0)
+		return -1;
+	/* Given to --user, so the reopen after the drop can create it anew. */
+	if (uid != (uid_t)-1 && fchown(fd, uid, gid) < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * --log-file: from now on lines go to path, at LOG_FD.  Called first
+ * thing, when LOG_FD can only be an inherited descriptor of nobody's.
+ * uid -1: keep the owner.  -1 with errno when it cannot be opened.
+ */
+int
+log_file_open(const char *path, uid_t uid, gid_t gid)
+{
+	int	fd;
+
+	if ((fd = log_file_fd(path, uid, gid)) < 0)
+		return -1;
+	if (fd != LOG_FD) {
+		if (dup3(fd, LOG_FD, O_CLOEXEC) < 0) {
+			close(fd);
+			return -1;
+		}
+		close(fd);
+	}
+	lg.file = path;
+	lg.use_syslog = false;
+	lg.use_stderr = false;
+	return 0;
+}
+
+bool
+log_file_active(void)
+{
+	return lg.file != NULL;
+}
+
+/* Whether syslog(3) has a socket to write to (it drops lines silently). */
+bool
+log_syslog_reachable(void)
+{
+	struct sockaddr_un	sun = { .sun_family = AF_UNIX };
+	int			fd;
+	bool			ok;
+
+	strlcpy(sun.sun_path, _PATH_LOG, sizeof(sun.sun_path));
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return false;
+	ok = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	close(fd);
+	return ok;
 }
 
 void
@@ -90,13 +161,54 @@ log_verbosity(void)
 	return lg.verbosity;
 }
 
+/* A new file at the same path (logrotate); a failure keeps the old one. */
+static void
+log_file_reopen(void)
+{
+	int	fd;
+
+	if ((fd = log_file_fd(lg.file, (uid_t)-1, (gid_t)-1)) < 0) {
+		log_warn("reopen --log-file %s (still writing to the old file)",
+		    lg.file);
+		return;
+	}
+	if (dup3(fd, LOG_FD, O_CLOEXEC) < 0)
+		log_warn("dup3 --log-file");
+	close(fd);
+}
+
 void
 log_reopen(void)
 {
+	if (lg.file) {
+		log_file_reopen();
+		return;
+	}
 	if (!lg.use_syslog)
 		return;
 	closelog();
 	openlog(lg.ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+/* One line, its UTC time first, in one write(2) (O_APPEND: never torn). */
+static void
+log_file_write(const char *line, size_t n)
+{
+	char		buf[LOG_LINE_MAX + 32];
+	struct timespec	ts;
+	struct tm	tm;
+	size_t		t;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	t = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+	t += (size_t)snprintf(buf + t, sizeof(buf) - t, ".%03ldZ ",
+	    ts.tv_nsec / 1000000);
+	memcpy(buf + t, line, n);
+	buf[t + n] = '\n';
+	/* Nothing sensible is left to report a failed log write to. */
+	if (write(LOG_FD, buf, t + n + 1) < 0)
+		return;
 }
 
 static void
@@ -134,6 +246,8 @@ log_vemit(int prio, const char *func, int err, const char *fmt, va_list ap)
 		line[n] = '\0';
 		syslog(prio, "%s", line + body);	/* syslog adds ident[pid] */
 	}
+	if (lg.file)
+		log_file_write(line, n);
 	if (!lg.use_stderr)
 		return;
 	line[n++] = '\n';

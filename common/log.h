@@ -4,7 +4,8 @@
  * log_warn() appends strerror(errno) (saved on entry), log_warnx() does not;
  * log_errx() is for a fault an operator must fix (LOG_ERR in syslog);
  * fatal()/fatalx() log and exit(1).  Lines go to stderr as one write(2)
- * each, or to syslog(LOG_DAEMON).  Events are written as key=value fields.
+ * each, to syslog(LOG_DAEMON), or (--log-file) to a file, each line
+ * prefixed by its UTC time.  Events are written as key=value fields.
  * Every function keeps errno unchanged.
  */
 #ifndef WSTASKD_LOG_H
@@ -14,6 +15,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdnoreturn.h>
+#include <sys/types.h>
+
+/*
+ * --log-file's descriptor, the same number in the supervisor and every
+ * worker: the supervisor takes it before opening anything else, a worker
+ * keeps it across its closefrom(), and a reopen dup3()s over it.
+ */
+#define LOG_FD		4
 
 enum log_level { LOG_LVL_QUIET = -1, LOG_LVL_INFO = 0, LOG_LVL_DEBUG = 1,
 		 LOG_LVL_TRACE = 2 };
@@ -22,6 +31,9 @@ void	log_init(const char *ident, int verbosity, bool use_syslog);
 void	log_set_role(const char *role);
 void	log_stderr(bool on);
 void	log_reopen(void);
+int	log_file_open(const char *path, uid_t uid, gid_t gid);
+bool	log_file_active(void);
+bool	log_syslog_reachable(void);
 int	log_verbosity(void);
 void	log_lws_line(int level, const char *line);
 

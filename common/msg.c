@@ -45,6 +45,19 @@ static const struct {
 	/* Set-up comes before any connection, which may cross it. */
 	[MSG_SETUP]  = { "setup-failed", false, BIT(WS_SPARE) |
 			    BIT(WS_CONNECTED) | BIT(WS_GOING), 1, MSG_DATA_MAX },
+	/* Reports come while granted, and while going (the cancel's). */
+	[MSG_TASK]   = { "task",   false, BIT(WS_GRANTED) | BIT(WS_GOING), 1,
+			    96 },
+	[MSG_BATCH_END]  = { "batch",  false, BIT(WS_GRANTED) | BIT(WS_GOING), 0,
+			    0 },
+	/* Asked on a plain HTTP connection; may cross a go. */
+	[MSG_METRICS_ASK] = { "metrics-ask", false, BIT(WS_CONNECTED) |
+			    BIT(WS_GOING), 0, 0 },
+	[MSG_METRICS] = { "metrics", true, BIT(WS_CONNECTED) | BIT(WS_GOING),
+			    0, 0 },
+	[MSG_DRAIN]  = { "drain",  true,  BIT(WS_SPARE) | BIT(WS_CONNECTED) |
+			    BIT(WS_CLAIMING) | BIT(WS_GRANTED) | BIT(WS_GOING),
+			    0, 0 },
 };
 
 const char *
@@ -63,6 +76,8 @@ msg_reason_name(int reason)
 		return "superseded";
 	case REASON_SHUTDOWN:
 		return "shutdown";
+	case REASON_KILLED:
+		return "killed";
 	default:
 		return "none";
 	}
@@ -113,6 +128,13 @@ msg_decode(const uint8_t *buf, size_t len, struct msg *m, char *err,
 	if ((m->type == MSG_GO || m->type == MSG_DENY) &&
 	    (m->arg == REASON_NONE || m->arg >= REASON_MAX)) {
 		snprintf(err, errlen, "%s: bad reason %u", msg_type_name(m->type),
+		    m->arg);
+		return -1;
+	}
+	if ((m->type == MSG_TASK && m->arg >= MT_MAX) ||
+	    (m->type == MSG_BATCH_END && m->arg > 2) ||
+	    (m->type == MSG_DRAIN && m->arg > 1)) {
+		snprintf(err, errlen, "%s: bad arg %u", msg_type_name(m->type),
 		    m->arg);
 		return -1;
 	}

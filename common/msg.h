@@ -14,10 +14,22 @@
  *                          MSG_DENY   arg = enum msg_reason (shutdown)
  *                          MSG_GO     arg = enum msg_reason
  *                          MSG_QUERY  (answer with MSG_STATUS)
+ *                          MSG_METRICS the /metrics page, + a memfd
+ *                          MSG_DRAIN  arg 1: /healthz says draining, 0: not
  *   worker -> supervisor   MSG_CLAIM  data = session key (id or user/id)
  *                          MSG_STATUS data = "batch=... running=N ..."
  *                          MSG_SETUP  data = why it could not set up
  *                                     (then it exits 1; not for a client)
+ *                          MSG_TASK   arg = enum msg_task, data = handler
+ *                                     [usec | count] (see below)
+ *                          MSG_BATCH_END  arg = enum metrics_batch (done,
+ *                                     cancelled, rejected)
+ *                          MSG_METRICS_ASK (answered with MSG_METRICS)
+ *
+ * MSG_TASK keeps the supervisor's count of a worker's running tasks exact:
+ * "started NAME" for every task spawned, then exactly one of "ok NAME
+ * USEC", "failed NAME USEC" or "cancelled NAME" for it; "unstarted NAME N"
+ * counts N queued tasks of a cancelled batch that never started.
  */
 #ifndef WSTASKD_MSG_H
 #define WSTASKD_MSG_H
@@ -40,6 +52,11 @@ enum msg_type {
 	MSG_STATUS,
 	MSG_QUERY,
 	MSG_SETUP,
+	MSG_TASK,
+	MSG_BATCH_END,
+	MSG_METRICS_ASK,
+	MSG_METRICS,
+	MSG_DRAIN,
 	MSG_TYPE_MAX
 };
 
@@ -47,7 +64,13 @@ enum msg_reason {
 	REASON_NONE = 0,
 	REASON_SUPERSEDED,
 	REASON_SHUTDOWN,
+	REASON_KILLED,		/* wstaskctl kill */
 	REASON_MAX
+};
+
+/* MSG_TASK's arg. */
+enum msg_task {
+	MT_STARTED = 0, MT_OK, MT_FAILED, MT_CANCELLED, MT_UNSTARTED, MT_MAX
 };
 
 /* A worker's life, as both sides see it. */

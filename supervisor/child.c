@@ -101,6 +101,7 @@ child_fork(struct supervisor *sv)
 	}
 	if ((pid = fork()) < 0) {
 		log_warn("fork");
+		sv->sv_metrics.m_fork_failures++;
 		close(sp[0]);
 		close(sp[1]);
 		free(w);
@@ -125,6 +126,9 @@ child_fork(struct supervisor *sv)
 	RB_INSERT(worker_tree, &sv->sv_workers, w);
 	sv->sv_nworkers++;
 	loop_add(sv, w->w_ctl, w);
+	/* Before any connection reaches it: it is born draining. */
+	if (sv->sv_draining)
+		control_send(sv, w, MSG_DRAIN, 1, NULL, 0, -1);
 	log_debug("event=fork pid=%ld", (long)pid);
 	return w;
 }
@@ -182,6 +186,7 @@ child_handoff(struct supervisor *sv, int fd, const char *peer, bool tls)
 	strlcpy(w->w_peer, peer, sizeof(w->w_peer));
 	w->w_counted = true;
 	sv->sv_nconns++;
+	sv->sv_metrics.m_connections++;
 	/*
 	 * Fork the replacement a little later: forking now would delay this
 	 * worker's claim, whose grant the client is waiting for.
@@ -286,6 +291,7 @@ child_over(struct supervisor *sv, struct worker *w)
 	log_debug("event=over pid=%ld session=%s", (long)w->w_pid, w->w_id);
 	if (w->w_ses)
 		session_worker_over(sv, w);
+	report_worker_over(sv, w);
 	free(w);
 }
 

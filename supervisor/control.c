@@ -46,7 +46,7 @@ control_send(struct supervisor *sv, struct worker *w, enum msg_type type,
 	return 0;
 }
 
-static void
+void
 control_violation(struct supervisor *sv, struct worker *w, const char *what)
 {
 	log_warnx("event=protocol-violation pid=%ld state=%s: %s",
@@ -132,6 +132,15 @@ control_message(struct supervisor *sv, struct worker *w, struct msg *m)
 		    "age_s=%lld %s", (long)w->w_pid, wstate_name(w->w_state),
 		    w->w_id, w->w_peer,
 		    (long long)((now_usec() - w->w_start) / 1000000), m->data);
+		break;
+	case MSG_TASK:
+		report_task(sv, w, m);
+		break;
+	case MSG_BATCH_END:
+		report_batch(sv, w, m);
+		break;
+	case MSG_METRICS_ASK:
+		report_metrics(sv, w);
 		break;
 	default:
 		control_violation(sv, w, msg_type_name(m->type));

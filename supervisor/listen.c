@@ -95,18 +95,22 @@ listen_sockaddr(const struct listen_spec *ls, struct sockaddr_storage *ss)
 	return sizeof(*sin);
 }
 
-/* A unix socket left by a dead instance is removed; a live one is not. */
-static void
-listen_unix_stale(const struct listen_spec *ls)
+/*
+ * A unix socket left by a dead instance is removed; a live one is not.
+ * Also the --control socket's (ctlsock.c); what names it in messages.
+ */
+void
+listen_unix_stale(const char *path, const char *what)
 {
-	struct sockaddr_storage	ss;
+	struct sockaddr_un	sun;
 	struct stat		st;
-	socklen_t		len;
 	int			fd;
 
-	if (lstat(ls->host, &st) < 0 || !S_ISSOCK(st.st_mode))
+	if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode))
 		return;
-	len = listen_sockaddr(ls, &ss);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
 	    0)) < 0)
 		fatal("socket");
@@ -115,14 +119,15 @@ listen_unix_stale(const struct listen_spec *ls)
 	 * live listener, and EACCES may hide one: neither socket is ours to
 	 * remove.
 	 */
-	if (connect(fd, (struct sockaddr *)&ss, len) == 0 || errno == EAGAIN)
-		fatalx("%s: another process is listening there", ls->text);
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0 ||
+	    errno == EAGAIN)
+		fatalx("%s: another process is listening there", what);
 	if (errno != ECONNREFUSED)
 		fatal("%s: cannot tell whether the socket there is in use: "
-		    "connect", ls->text);
+		    "connect", what);
 	close(fd);
-	if (unlink(ls->host) < 0)
-		fatal("unlink %s", ls->host);
+	if (unlink(path) < 0)
+		fatal("unlink %s", path);
 }
 
 /*
@@ -150,7 +155,7 @@ listen_open(const struct config *cfg, const struct listen_spec *ls)
 	int			fd, on = 1;
 
 	if (ls->family == AF_UNIX)
-		listen_unix_stale(ls);
+		listen_unix_stale(ls->host, ls->text);
 	len = listen_sockaddr(ls, &ss);
 	fd = socket(ls->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -372,12 +377,15 @@ listen_accept(struct supervisor *sv, struct listener *l)
 			log_warn("setsockopt TCP_NODELAY");
 		listen_peer(&ss, len, peer, sizeof(peer));
 		if (sv->sv_nconns >= sv->sv_cfg->max_sessions) {
+			sv->sv_metrics.m_refused[REFUSED_MAX_SESSIONS]++;
 			listen_refuse(sv, fd, l->l_spec->tls,
 			    "--max-sessions reached");
 			continue;
 		}
-		if (child_handoff(sv, fd, peer, l->l_spec->tls) < 0)
+		if (child_handoff(sv, fd, peer, l->l_spec->tls) < 0) {
+			sv->sv_metrics.m_refused[REFUSED_FORK]++;
 			listen_refuse(sv, fd, l->l_spec->tls,
 			    "cannot fork a worker");
+		}
 	}
 }

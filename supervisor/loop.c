@@ -37,6 +37,18 @@ loop_add(struct supervisor *sv, int fd, void *tag)
 }
 
 void
+loop_mod(struct supervisor *sv, int fd, void *tag, uint32_t events)
+{
+	struct epoll_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.events = events;
+	ev.data.ptr = tag;
+	if (epoll_ctl(sv->sv_epfd, EPOLL_CTL_MOD, fd, &ev) < 0)
+		log_warn("epoll_ctl MOD %d", fd);
+}
+
+void
 loop_del(struct supervisor *sv, int fd)
 {
 	if (epoll_ctl(sv->sv_epfd, EPOLL_CTL_DEL, fd, NULL) < 0)
@@ -91,6 +103,7 @@ loop_stop(struct supervisor *sv, int sig)
 	sv->sv_stop_deadline = now_usec() +
 	    (int64_t)sv->sv_cfg->shutdown_timeout * 1000000;
 	listen_close_all(sv);
+	ctlsock_close(sv);
 	child_shutdown(sv);
 }
 
@@ -110,6 +123,38 @@ loop_renew_spares(struct supervisor *sv)
 	child_top_up(sv);
 }
 
+/*
+ * SIGHUP or wstaskctl reload: the log, the users, the spares.  Spares
+ * hold the old --log-file too: renewed, new connections log to the new.
+ */
+void
+loop_reload(struct supervisor *sv)
+{
+	bool	renew;
+
+	log_reopen();
+	log_info("event=reopen-log");
+	renew = users_reload(sv->sv_cfg);
+	if (renew || log_file_active())
+		loop_renew_spares(sv);
+}
+
+/*
+ * wstaskctl drain/resume: every worker is told, spares included, and
+ * workers forked from now on are told at birth (child_fork()).
+ */
+void
+loop_drain(struct supervisor *sv, bool on)
+{
+	struct worker	*w;
+
+	sv->sv_draining = on;
+	log_info("event=%s", on ? "drain" : "resume");
+	RB_FOREACH(w, worker_tree, &sv->sv_workers)
+		if (!w->w_broken)
+			control_send(sv, w, MSG_DRAIN, on, NULL, 0, -1);
+}
+
 static void
 loop_signal(struct supervisor *sv)
 {
@@ -127,10 +172,7 @@ loop_signal(struct supervisor *sv)
 			loop_stop(sv, (int)si.ssi_signo);
 			break;
 		case SIGHUP:
-			log_reopen();
-			log_info("event=reopen-log");
-			if (users_reload(sv->sv_cfg))
-				loop_renew_spares(sv);
+			loop_reload(sv);
 			break;
 		case SIGUSR1:
 			session_dump(sv);
@@ -166,6 +208,8 @@ loop_earliest(const struct supervisor *sv)
 	if (sv->sv_fork_retry && sv->sv_nspares < sv->sv_cfg->spare &&
 	    !sv->sv_stopping && (t == 0 || sv->sv_fork_retry < t))
 		t = sv->sv_fork_retry;
+	if (ctlsock_deadline(sv) && (t == 0 || ctlsock_deadline(sv) < t))
+		t = ctlsock_deadline(sv);
 	return t;
 }
 
@@ -183,9 +227,15 @@ loop_timeout_ms(const struct supervisor *sv)
 }
 
 static void
-loop_dispatch(struct supervisor *sv, void *tag)
+loop_dispatch(struct supervisor *sv, void *tag, uint32_t events)
 {
 	switch (*(enum ev_type *)tag) {
+	case EV_CTLSOCK:
+		ctlsock_accept(sv);
+		break;
+	case EV_CTLCLIENT:
+		ctlsock_io(sv, tag, events);
+		break;
 	case EV_LISTEN:
 		listen_accept(sv, tag);
 		break;
@@ -218,6 +268,7 @@ loop_deadlines(struct supervisor *sv)
 			sweep_run(sv);
 	}
 	listen_drain_expired(sv, now);
+	ctlsock_expired(sv, now);
 	if (sv->sv_accept_paused && now >= sv->sv_accept_resume)
 		listen_resume(sv);
 	child_top_up(sv);
@@ -256,7 +307,7 @@ loop_run(struct supervisor *sv)
 			fatal("epoll_wait");
 		}
 		for (i = 0; i < n; i++)
-			loop_dispatch(sv, evs[i].data.ptr);
+			loop_dispatch(sv, evs[i].data.ptr, evs[i].events);
 		loop_deadlines(sv);
 	}
 }

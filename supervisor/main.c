@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -69,6 +70,8 @@ main_free(struct supervisor *sv, struct config *cfg)
 
 	if (sv) {
 		free(sv->sv_listeners);
+		ctlsock_close(sv);
+		metrics_free(&sv->sv_metrics);
 		close(sv->sv_sigfd);
 		close(sv->sv_epfd);
 	}
@@ -94,6 +97,37 @@ main_free(struct supervisor *sv, struct config *cfg)
 	free(cfg->user);
 	free(cfg->group);
 	free(cfg->cgroup_dir);
+	free(cfg->control);
+	free(cfg->log_file);
+}
+
+/*
+ * --log-file is opened before anything else takes LOG_FD, and before the
+ * drop (given to --user, so a reopen works after it).
+ */
+static void
+main_log_file(const struct config *cfg)
+{
+	if (cfg->check_only || cfg->log_file == NULL)
+		return;
+	if (log_file_open(cfg->log_file, cfg->user ? cfg->uid : (uid_t)-1,
+	    cfg->user ? cfg->gid : (gid_t)-1) < 0) {
+		fprintf(stderr, "wstaskd: --log-file %s: %s\n", cfg->log_file,
+		    strerror(errno));
+		exit(1);
+	}
+}
+
+/* -D needs a log: a file, or a syslog that listens (it drops silently). */
+static void
+main_log_lost(const struct config *cfg)
+{
+	if (!cfg->daemonize || cfg->check_only || cfg->log_file != NULL ||
+	    log_syslog_reachable())
+		return;
+	fprintf(stderr, "wstaskd: -D: no syslog listens on /dev/log and no "
+	    "--log-file is given: refusing to run with the log lost\n");
+	exit(1);
 }
 
 int
@@ -108,8 +142,10 @@ main(int argc, char **argv)
 	main_stdio();
 	options_parse(argc, argv, &cfg);
 	/* Until detached, -D logs to the terminal as well as to syslog. */
-	log_init("wstaskd", cfg.verbosity, cfg.use_syslog || cfg.daemonize);
-	log_stderr(!cfg.use_syslog || cfg.daemonize);
+	log_init("wstaskd", cfg.verbosity, (cfg.use_syslog || cfg.daemonize) &&
+	    cfg.log_file == NULL);
+	main_log_file(&cfg);
+	log_stderr(cfg.daemonize || (!cfg.use_syslog && cfg.log_file == NULL));
 	log_set_role("supervisor");
 	if (cfg.www_missing)
 		log_warnx("event=no-www dir=%s: the default --www directory "
@@ -122,6 +158,7 @@ main(int argc, char **argv)
 	}
 	cgsetup_check(&cfg);
 	daemon_check_access(&cfg);
+	main_log_lost(&cfg);
 	/* Sockets and the pid file are not tried: a running daemon holds them. */
 	if (cfg.check_only) {
 		users_load(&cfg);
@@ -145,6 +182,10 @@ main(int argc, char **argv)
 	TAILQ_INIT(&sv.sv_dying);
 	TAILQ_INIT(&sv.sv_swept);
 	TAILQ_INIT(&sv.sv_drains);
+	sv.sv_metrics.m_start = (double)time(NULL);
+	sv.sv_start_real = (int64_t)time(NULL) * 1000000;
+	/* First: a live control socket is another daemon; bind nothing. */
+	ctlsock_open(&sv);
 	cgsetup_enter(&cfg);
 	listen_open_all(&sv);
 	daemon_pidfile_open(&sv);
@@ -161,6 +202,7 @@ main(int argc, char **argv)
 	daemon_ready(ready);
 	for (i = 0; i < sv.sv_nlisteners; i++)
 		loop_add(&sv, sv.sv_listeners[i].l_fd, &sv.sv_listeners[i]);
+	ctlsock_start(&sv);
 	title_set("supervisor");
 	log_info("event=start pid=%ld tasks=%s www=%s path=%s limit=%u",
 	    (long)sv.sv_pid, cfg.tasks_dir, cfg.www_dir ? cfg.www_dir : "-",

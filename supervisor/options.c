@@ -53,7 +53,7 @@ struct opt {
 };
 
 static opt_fn opt_listen, opt_dir, opt_path, opt_uint, opt_size, opt_origin,
-    opt_pass_env, opt_flag, opt_string, opt_credential, opt_trusted,
+    opt_pass_env, opt_flag, opt_string, opt_string_or_none, opt_credential, opt_trusted,
     opt_verbose, opt_quiet, opt_version, opt_help;
 
 #define CFG(m)	offsetof(struct config, m)
@@ -158,6 +158,12 @@ static const struct opt opt_table[] = {
 	  "instance holds it" },
 	{ "syslog", 0, NULL, 0, 0, CFG(use_syslog), opt_flag,
 	  "log to syslog (LOG_DAEMON) instead of stderr" },
+	{ "log-file", 0, "FILE", 0, 0, CFG(log_file), opt_string_or_none,
+	  "append log lines to FILE instead, reopened on SIGHUP; '' none" },
+	{ "metrics", 0, NULL, 0, 0, CFG(metrics), opt_flag,
+	  "serve GET /metrics in the Prometheus text format" },
+	{ "control", 0, "PATH", 0, 0, CFG(control), opt_string_or_none,
+	  "serve wstaskctl(8) on the unix socket PATH (mode 0600); '' none" },
 	{ "shutdown-timeout", 0, "SECS", 1, 3600, CFG(shutdown_timeout),
 	  opt_uint, "on SIGTERM, SIGKILL workers still alive after SECS "
 	  "(default " STR(DEF_SHUTDOWN_TIMEOUT) ")" },
@@ -275,6 +281,18 @@ opt_string(const struct opt *o, const char *arg, struct config *cfg)
 		opt_fail(o->o_long, "empty value");
 	free(*field);
 	if ((*field = strdup(arg)) == NULL)
+		fatal("strdup");
+}
+
+/* '' is none: an init script or a unit can always pass the flag. */
+static void
+opt_string_or_none(const struct opt *o, const char *arg, struct config *cfg)
+{
+	char	**field = opt_field(o, cfg);
+
+	free(*field);
+	*field = NULL;
+	if (*arg != '\0' && (*field = strdup(arg)) == NULL)
 		fatal("strdup");
 }
 
@@ -591,6 +609,19 @@ absolute_path(const char *flag, const char *path)
 	return abs;
 }
 
+/* *path made absolute in place (the daemon's cwd becomes /). */
+static void
+options_absolute(char **path, const char *flag)
+{
+	char	*rel = *path;
+
+	if (rel == NULL)
+		return;
+	if ((*path = absolute_path(flag, rel)) == NULL)
+		fatal("asprintf");
+	free(rel);
+}
+
 static void
 options_finish(struct config *cfg)
 {
@@ -618,19 +649,16 @@ options_finish(struct config *cfg)
 			    ls->text);
 		}
 	}
-	if (cfg->pidfile) {
-		dir = cfg->pidfile;
-		if ((cfg->pidfile = absolute_path("pidfile", dir)) == NULL)
-			fatal("asprintf");
-		free(dir);
-	}
-	if (cfg->credentials_file) {
-		dir = cfg->credentials_file;
-		cfg->credentials_file = absolute_path("credentials", dir);
-		if (cfg->credentials_file == NULL)
-			fatal("asprintf");
-		free(dir);
-	}
+	options_absolute(&cfg->pidfile, "pidfile");
+	if (cfg->log_file && cfg->use_syslog)
+		opt_fail("log-file", "--log-file and --syslog are exclusive");
+	options_absolute(&cfg->control, "control");
+	options_absolute(&cfg->log_file, "log-file");
+	if (cfg->control && strlen(cfg->control) >=
+	    sizeof(((struct sockaddr_un *)0)->sun_path))
+		opt_fail("control", "%s: unix socket path too long",
+		    cfg->control);
+	options_absolute(&cfg->credentials_file, "credentials");
 	options_identity(cfg);
 	options_tls(cfg);
 	options_cgroup_limits(cfg);

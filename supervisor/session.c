@@ -86,6 +86,7 @@ session_try_grant(struct supervisor *sv, struct session *s)
 static void
 session_deny(struct supervisor *sv, struct worker *w)
 {
+	sv->sv_metrics.m_refused[REFUSED_SHUTDOWN]++;
 	log_info("event=deny pid=%ld reason=shutdown", (long)w->w_pid);
 	w->w_state = WS_GOING;
 	control_send(sv, w, MSG_DENY, REASON_SHUTDOWN, NULL, 0, -1);
@@ -117,6 +118,8 @@ session_claim(struct supervisor *sv, struct worker *w, const char *id)
 	}
 	s->s_pending = w;
 	w->w_superseding = superseding;
+	if (superseding)
+		sv->sv_metrics.m_supersedes++;
 	log_info("event=claim session=%s pid=%ld peer=%s", id, (long)w->w_pid,
 	    w->w_peer);
 	session_try_grant(sv, s);
@@ -170,4 +173,45 @@ session_dump(struct supervisor *sv)
 		if (!w->w_broken &&
 		    control_send(sv, w, MSG_QUERY, 0, NULL, 0, -1) == 0)
 			w->w_queries++;
+}
+
+/* Tells the worker(s) of one session (granted or waiting) to go, killed. */
+static int
+session_kill_one(struct supervisor *sv, struct session *s)
+{
+	struct worker	*w[2] = { s->s_holder, s->s_pending };
+	int		 n = 0, i;
+
+	for (i = 0; i < 2; i++) {
+		if (w[i] == NULL || w[i]->w_state == WS_GOING)
+			continue;
+		log_info("event=kill session=%s pid=%ld", s->s_id,
+		    (long)w[i]->w_pid);
+		child_tell_go(sv, w[i], REASON_KILLED);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * wstaskctl kill KEY: KEY is a session key (id, or user/id with users);
+ * a bare id with users kills that id of every user.  Returns how many
+ * workers were told to go (0: no such session).
+ */
+int
+session_kill(struct supervisor *sv, const char *key)
+{
+	struct session	*s, *tmp;
+	const char	*slash;
+	size_t		 len = strlen(key);
+	int		 n = 0;
+
+	RB_FOREACH_SAFE(s, session_tree, &sv->sv_sessions, tmp) {
+		slash = strchr(s->s_id, '/');
+		if (strcmp(s->s_id, key) == 0 || (strchr(key, '/') == NULL &&
+		    slash != NULL && strlen(slash + 1) == len &&
+		    strcmp(slash + 1, key) == 0))
+			n += session_kill_one(sv, s);
+	}
+	return n;
 }

@@ -20,10 +20,12 @@
 #include <libutil.h>
 
 #include "config.h"
+#include "metrics.h"
 #include "msg.h"
 #include "session_id.h"
 
-enum ev_type { EV_LISTEN = 1, EV_WORKER, EV_SIGNAL, EV_DRAIN };
+enum ev_type { EV_LISTEN = 1, EV_WORKER, EV_SIGNAL, EV_DRAIN, EV_CTLSOCK,
+    EV_CTLCLIENT };
 
 struct listener {
 	enum ev_type		 l_evtype;	/* first: epoll tag */
@@ -41,6 +43,18 @@ struct drain {
 
 struct session;
 
+/* A wstaskctl client of the control socket (ctlsock.c). */
+struct ctlclient {
+	enum ev_type		 c_evtype;	/* first: epoll tag */
+	int			 c_fd;
+	int64_t			 c_deadline;	/* usec */
+	size_t			 c_len;		/* of the request read so far */
+	char			*c_out;		/* the answer, malloc'd */
+	size_t			 c_outlen, c_outoff;
+	TAILQ_ENTRY(ctlclient)	 c_entry;
+	char			 c_buf[];	/* CTLSOCK_LINE_MAX */
+};
+
 struct worker {
 	enum ev_type		 w_evtype;	/* first: epoll tag */
 	pid_t			 w_pid;
@@ -57,6 +71,8 @@ struct worker {
 	bool			 w_superseding;	/* its claim told others to go */
 	unsigned		 w_queries;	/* MSG_QUERYs not yet answered */
 	bool			 w_broken;	/* broke the protocol: killed */
+	char			(*w_tasks)[TASK_NAME_MAX + 1]; /* running: handlers */
+	unsigned		 w_ntasks, w_taskcap;
 	RB_ENTRY(worker)	 w_node;	/* by pid */
 	TAILQ_ENTRY(worker)	 w_spare;	/* in sv_spares: idle */
 	TAILQ_ENTRY(worker)	 w_drain;	/* in its session's s_draining */
@@ -91,6 +107,7 @@ struct session {
 _Static_assert(offsetof(struct listener, l_evtype) == 0, "epoll tag first");
 _Static_assert(offsetof(struct drain, d_evtype) == 0, "epoll tag first");
 _Static_assert(offsetof(struct worker, w_evtype) == 0, "epoll tag first");
+_Static_assert(offsetof(struct ctlclient, c_evtype) == 0, "epoll tag first");
 
 RB_HEAD(worker_tree, worker);
 RB_HEAD(session_tree, session);
@@ -128,6 +145,14 @@ struct supervisor {
 	unsigned		 sv_setup_fails; /* in a row, for one reason */
 	char			 sv_setup_reason[MSG_DATA_MAX + 1];
 	struct pidfh		*sv_pidfh;
+	struct metrics		 sv_metrics;
+	bool			 sv_draining;	/* wstaskctl drain: workers know */
+	enum ev_type		 sv_ctltag;	/* epoll tag of the control socket */
+	int			 sv_ctlfd;	/* --control, -1 none */
+	bool			 sv_ctl_paused;	/* full: not accepting */
+	TAILQ_HEAD(, ctlclient)	 sv_ctlclients;	/* by deadline */
+	unsigned		 sv_nctlclients;
+	int64_t			 sv_start_real;	/* usec, unix time */
 };
 
 RB_PROTOTYPE(worker_tree, worker, w_node, child_cmp)
@@ -165,6 +190,7 @@ void		 listen_resume(struct supervisor *sv);
 void		 listen_close_all(struct supervisor *sv);
 void		 listen_drain(struct supervisor *sv, struct drain *d);
 void		 listen_drain_expired(struct supervisor *sv, int64_t now);
+void		 listen_unix_stale(const char *path, const char *what);
 
 /* child.c */
 struct worker	*child_fork(struct supervisor *sv);
@@ -189,20 +215,48 @@ void		 sweep_run(struct supervisor *sv);
 
 /* control.c */
 void		 control_dispatch(struct supervisor *sv, struct worker *w);
+void		 control_violation(struct supervisor *sv, struct worker *w,
+		    const char *what);
 int		 control_send(struct supervisor *sv, struct worker *w,
 		    enum msg_type type, uint8_t arg, const char *data,
 		    size_t len, int passfd);
+
+/* report.c */
+void		 report_task(struct supervisor *sv, struct worker *w,
+		    const struct msg *m);
+void		 report_batch(struct supervisor *sv, struct worker *w,
+		    const struct msg *m);
+void		 report_metrics(struct supervisor *sv, struct worker *w);
+void		 report_worker_over(struct supervisor *sv, struct worker *w);
+const char	*report_wstate(const struct worker *w);
+unsigned	 report_tasks_running(struct supervisor *sv);
+unsigned	 report_sessions(struct supervisor *sv);
+
+/* ctlsock.c */
+void		 ctlsock_open(struct supervisor *sv);
+void		 ctlsock_start(struct supervisor *sv);
+void		 ctlsock_close(struct supervisor *sv);
+void		 ctlsock_accept(struct supervisor *sv);
+void		 ctlsock_io(struct supervisor *sv, struct ctlclient *c,
+		    uint32_t events);
+void		 ctlsock_expired(struct supervisor *sv, int64_t now);
+int64_t		 ctlsock_deadline(const struct supervisor *sv);
 
 /* session.c */
 void		 session_claim(struct supervisor *sv, struct worker *w,
 		    const char *id);
 void		 session_worker_over(struct supervisor *sv, struct worker *w);
 void		 session_dump(struct supervisor *sv);
+int		 session_kill(struct supervisor *sv, const char *key);
 
 /* loop.c */
 void		 loop_init(struct supervisor *sv);
 void		 loop_add(struct supervisor *sv, int fd, void *tag);
 void		 loop_del(struct supervisor *sv, int fd);
+void		 loop_mod(struct supervisor *sv, int fd, void *tag,
+		    uint32_t events);
+void		 loop_reload(struct supervisor *sv);
+void		 loop_drain(struct supervisor *sv, bool on);
 int		 loop_run(struct supervisor *sv);
 
 #endif

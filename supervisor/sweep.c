@@ -82,8 +82,11 @@ sweep_reap(struct supervisor *sv)
 		}
 		if ((w = child_find(sv, pid)) != NULL)
 			sweep_reaped(sv, w, status);
-		else
+		else {
+			/* A crashed worker's process, reparented to us. */
+			sv->sv_metrics.m_orphans++;
 			log_info("event=orphan-reaped pid=%ld", (long)pid);
+		}
 	}
 	if (sv->sv_sweep)
 		sweep_run(sv);

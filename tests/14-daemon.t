@@ -9,7 +9,8 @@
 pf=$WT_DIR/run/wstaskd.pid
 mkdir -p "$WT_DIR/run"
 "$WSTASKD" -D --pidfile "$pf" -l 127.0.0.1:0 -l "unix:$WT_DIR/run/sock" \
-    -t "$T_HANDLERS" -w '' --allow-root 2> "$WT_DIR/d.log"
+    -t "$T_HANDLERS" -w '' --allow-root --log-file "$WT_DIR/d.file" \
+    2> "$WT_DIR/d.log"
 check "-D: the command returns 0 once the daemon runs" test $? = 0
 check "... and only then: the pidfile already names the live supervisor" \
     eval 'alive "$(cat "$pf")"'

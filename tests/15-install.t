@@ -65,10 +65,12 @@ listing() {
 	echo "644 etc/default/wstaskd"
 	echo "755 etc/init.d/wstaskd"
 	echo "755 prefix/sbin/wstaskd"
+	echo "755 prefix/sbin/wstaskctl"
 	echo "755 prefix/bin/wstask"
 	echo "644 prefix/share/man/man1/wstask.1"
 	echo "644 prefix/share/man/man7/wstaskd.7"
 	echo "644 prefix/share/man/man8/wstaskd.8"
+	echo "644 prefix/share/man/man8/wstaskctl.8"
 	echo "644 prefix/share/wstaskd/created-dirs"
 	echo "644 prefix/share/wstaskd/examples/sum.c"
 	echo "644 systemd/wstaskd.service"
@@ -121,6 +123,7 @@ sed -i -e "s|^WSTASKD_USER=.*|WSTASKD_USER=nobody|" \
     -e "s|^WSTASKD_TASKS=.*|WSTASKD_TASKS=$P/share/wstaskd/examples/handlers|" \
     -e "s|^WSTASKD_WWW=.*|WSTASKD_WWW=|" \
     -e "s|^SHUTDOWN_TIMEOUT=.*|SHUTDOWN_TIMEOUT=3|" \
+    -e "s|^LOG_FILE=.*|LOG_FILE=$WT_DIR/wstaskd.log|" \
     -e "s|^DAEMON_ARGS=.*|DAEMON_ARGS=\"--spare 1 --kill-grace 300\"|" \
     "$E/default/wstaskd"
 check "the defaults file now says nobody and the examples" \

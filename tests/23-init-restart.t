@@ -40,6 +40,7 @@ settings() {
 	WSTASKD_TASKS=$WT_DIR/handlers
 	WSTASKD_WWW=
 	SHUTDOWN_TIMEOUT=3
+	LOG_FILE=$WT_DIR/wstaskd.log
 	DAEMON_ARGS="$1"
 	EOF
 }

@@ -21,6 +21,7 @@ at_exit cleanup
 
 start-stop-daemon --start --quiet --pidfile "$PF" --name wstaskd \
     --startas "$BIN" -- -D --pidfile "$PF" --allow-root \
+    --log-file "$WT_DIR/daemon.file" \
     --shutdown-timeout 10 -l 127.0.0.1:0 -t "$T_HANDLERS" -w '' \
     --spare 1 > /dev/null 2>> "$WT_DIR/daemon.log"
 check "started by start-stop-daemon as the init script does" test $? = 0

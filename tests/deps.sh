@@ -14,5 +14,16 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "deps.sh: installing$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
+# Packages such as prometheus start a service listening on every
+# interface when installed: policy-rc.d forbids starting any (101) for
+# the install; one already there is the administrator's and stays.
+policy=
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d &&
+	    chmod 755 /usr/sbin/policy-rc.d && policy=1
+fi
 apt-get install -y $missing >&2 ||
     { apt-get update >&2 && apt-get install -y $missing >&2; }
+status=$?
+[ -z "$policy" ] || rm -f /usr/sbin/policy-rc.d
+exit "$status"

@@ -53,6 +53,7 @@ batch_new(struct wk *k, const struct cJSON *run)
 	b->b_wk = k;
 	TAILQ_INIT(&b->b_run);
 	if (validate_run(k, run, b, &name, &e) < 0) {
+		ctl_batch(k, BATCH_REJECTED);
 		event_refused(k, &e, name);
 		batch_free(b);
 		return NULL;
@@ -63,6 +64,7 @@ batch_new(struct wk *k, const struct cJSON *run)
 		    false));
 	if (b->b_name == NULL || b->b_lname == NULL ||
 	    (!nameset_add(&k->k_names, b->b_name, &oom) && oom)) {
+		ctl_batch(k, BATCH_REJECTED);
 		event_error(k, "bad_batch", name, "out of memory");
 		batch_free(b);
 		return NULL;
@@ -113,6 +115,8 @@ batch_start_task(struct wk *k, struct batch *b, struct task *t)
 
 		log_warnx("event=spawn-failed session=%s handler=%s: %s",
 		    k->k_session, t->t_name, strerror(err));
+		ctl_task(k, t, MT_STARTED);	/* a start that failed at once */
+		ctl_task(k, t, MT_FAILED);
 		t->t_state = T_DONE;
 		b->b_finished++;
 		b->b_failed++;
@@ -120,6 +124,7 @@ batch_start_task(struct wk *k, struct batch *b, struct task *t)
 		return;
 	}
 	t->t_state = T_RUNNING;
+	ctl_task(k, t, MT_STARTED);
 	b->b_running++;
 	TAILQ_INSERT_TAIL(&b->b_run, t, t_entry);
 	event_started(k, b, t);
@@ -134,6 +139,7 @@ batch_check_done(struct wk *k, struct batch *b)
 	if (b != k->k_cur || b->b_cancelling || b->b_finished < b->b_ntasks)
 		return;
 	event_done(k, b);
+	ctl_batch(k, BATCH_DONE);
 	log_info("event=done session=%s batch=%s ok=%zu failed=%zu ms=%lld",
 	    k->k_session, b->b_lname, b->b_ok, b->b_failed,
 	    (long long)((now_usec() - b->b_start) / 1000));
@@ -172,11 +178,14 @@ batch_start(struct wk *k, struct batch *b)
 	batch_fill(k, b);
 }
 
-static void
+/* A waiting batch that will never start: cancelled, none of it run. */
+void
 batch_skip(struct wk *k, struct batch *b, const char *why)
 {
 	b->b_reason = why;
 	event_cancelled(k, b);
+	ctl_unstarted(k, b);
+	ctl_batch(k, BATCH_CANCELLED);
 	log_info("event=skipped session=%s batch=%s reason=%s", k->k_session,
 	    b->b_lname, why);
 	batch_free(b);
@@ -260,6 +269,7 @@ void
 batch_task_done(struct wk *k, struct task *t, int status)
 {
 	struct batch	*b = t->t_batch;
+	enum msg_task	 what;
 
 	contain_task_end(k, t);
 	t->t_state = T_DONE;
@@ -269,13 +279,17 @@ batch_task_done(struct wk *k, struct task *t, int status)
 	task_drain(k, t);
 	progress_final(k, t);
 	tasklog_final(k, t);
+	what = MT_CANCELLED;
 	if (!b->b_cancelling) {
 		b->b_finished++;
-		if (event_result(k, b, t, status, t->t_exec_errno))
+		what = event_result(k, b, t, status, t->t_exec_errno) ?
+		    MT_OK : MT_FAILED;
+		if (what == MT_OK)
 			b->b_ok++;
 		else
 			b->b_failed++;
 	}
+	ctl_task(k, t, what);
 	task_release(t);
 	if (b->b_cancelling)
 		return;
@@ -306,6 +320,8 @@ batch_settle(struct wk *k)
 		return false;
 	lws_sul_cancel(&k->k_sul_grace);
 	event_cancelled(k, b);
+	ctl_unstarted(k, b);
+	ctl_batch(k, BATCH_CANCELLED);
 	log_info("event=cancelled session=%s batch=%s reason=%s finished=%zu "
 	    "started=%zu", k->k_session, b->b_lname, b->b_reason, b->b_finished,
 	    b->b_started);

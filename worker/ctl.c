@@ -1,7 +1,8 @@
 /*
  * ctl.c - the worker's one door to the control socket (common/msg.h).
  *
- * Only this file reads, sends and dispatches control messages, as
+ * Only this file reads, sends and dispatches control messages (the
+ * reports behind /metrics included), as
  * OpenSSH's monitor_wrap.c is sshd's one way to its monitor.  Messages
  * from the supervisor (an fd to serve, grant, deny, go, query) are
  * accepted only in the states msg_allowed() lists; anything else means
@@ -15,16 +16,18 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "util.h"
 #include "worker.h"
 
 typedef void	(*ctl_fn)(struct wk *, const struct msg *, int);
 
 static void
-ctl_send(struct wk *k, enum msg_type type, const char *data, size_t len)
+ctl_send_arg(struct wk *k, enum msg_type type, uint8_t arg, const char *data,
+    size_t len)
 {
 	char	err[128];
 
-	if (msg_send(CTL_FD, type, 0, data, len, -1, err, sizeof(err)) < 0) {
+	if (msg_send(CTL_FD, type, arg, data, len, -1, err, sizeof(err)) < 0) {
 		log_warnx("%s", err);
 		/* A claim that cannot be sent would wait for ever. */
 		if (type == MSG_CLAIM)
@@ -32,11 +35,99 @@ ctl_send(struct wk *k, enum msg_type type, const char *data, size_t len)
 	}
 }
 
+static void
+ctl_send(struct wk *k, enum msg_type type, const char *data, size_t len)
+{
+	ctl_send_arg(k, type, 0, data, len);
+}
+
 /* Asks for the session; the answer is MSG_GRANT, MSG_DENY or MSG_GO. */
 void
 ctl_claim(struct wk *k, const char *key, size_t len)
 {
 	ctl_send(k, MSG_CLAIM, key, len);
+}
+
+/*
+ * The reports behind /metrics (msg.h: MSG_TASK, MSG_BATCH_END).  Built with
+ * -DWSTASKD_NO_REPORTS they are not sent: `make bench` measures their cost.
+ */
+void
+ctl_task(struct wk *k, const struct task *t, enum msg_task what)
+{
+	char	text[TASK_NAME_MAX + 24];
+	int	n;
+
+#ifdef WSTASKD_NO_REPORTS
+	return;
+#endif
+	if (what == MT_OK || what == MT_FAILED)
+		n = snprintf(text, sizeof(text), "%s %lld", t->t_name,
+		    (long long)(now_usec() - t->t_start));
+	else
+		n = snprintf(text, sizeof(text), "%s", t->t_name);
+	if (n > 0 && (size_t)n < sizeof(text))
+		ctl_send_arg(k, MSG_TASK, (uint8_t)what, text, (size_t)n);
+}
+
+/* The queued tasks of a cancelled batch, one report per run of a handler. */
+void
+ctl_unstarted(struct wk *k, const struct batch *b)
+{
+	char	text[TASK_NAME_MAX + 24];
+	size_t	i, j;
+	int	n;
+
+#ifdef WSTASKD_NO_REPORTS
+	return;
+#endif
+	for (i = b->b_next; i < b->b_ntasks; i = j) {
+		for (j = i + 1; j < b->b_ntasks &&
+		    !strcmp(b->b_tasks[j].t_name, b->b_tasks[i].t_name); j++)
+			;
+		n = snprintf(text, sizeof(text), "%s %zu", b->b_tasks[i].t_name,
+		    j - i);
+		if (n > 0 && (size_t)n < sizeof(text))
+			ctl_send_arg(k, MSG_TASK, MT_UNSTARTED, text, (size_t)n);
+	}
+}
+
+void
+ctl_batch(struct wk *k, enum metrics_batch outcome)
+{
+#ifdef WSTASKD_NO_REPORTS
+	return;
+#endif
+	ctl_send_arg(k, MSG_BATCH_END, (uint8_t)outcome, NULL, 0);
+}
+
+/* GET /metrics: the page comes back as MSG_METRICS (ctl_metrics()). */
+int
+ctl_metrics_ask(struct wk *k)
+{
+	char	err[128];
+
+	(void)k;
+	if (msg_send(CTL_FD, MSG_METRICS_ASK, 0, NULL, 0, -1, err,
+	    sizeof(err)) < 0) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+ctl_metrics(struct wk *k, const struct msg *m, int fd)
+{
+	(void)m;
+	http_metrics_page(k, fd);
+}
+
+static void
+ctl_drain(struct wk *k, const struct msg *m, int fd)
+{
+	(void)fd;
+	k->k_draining = m->arg != 0;
 }
 
 static void
@@ -74,7 +165,8 @@ ctl_go(struct wk *k, const struct msg *m, int fd)
 	if (m->arg == REASON_SHUTDOWN && k->k_state == WS_CLAIMING)
 		event_error(k, "unavailable", NULL,
 		    "the server is shutting down");
-	worker_go(k, m->arg == REASON_SUPERSEDED ? GO_SUPERSEDED : GO_SHUTDOWN);
+	worker_go(k, m->arg == REASON_SUPERSEDED ? GO_SUPERSEDED :
+	    m->arg == REASON_KILLED ? GO_KILLED : GO_SHUTDOWN);
 }
 
 /* The answer to MSG_QUERY (the supervisor's SIGUSR1 table dump). */
@@ -104,6 +196,8 @@ static const ctl_fn ctl_handlers[MSG_TYPE_MAX] = {
 	[MSG_DENY] = ctl_deny,
 	[MSG_GO] = ctl_go,
 	[MSG_QUERY] = ctl_query,
+	[MSG_METRICS] = ctl_metrics,
+	[MSG_DRAIN] = ctl_drain,
 };
 
 static void

@@ -38,11 +38,12 @@
 const struct lws_http_mount *
 http_mounts(const struct config *cfg, struct lws_http_mount *m, size_t n)
 {
-	static const char *const dynamic[] = { "/healthz", "/handlers" };
-	size_t	i, used = 0;
+	static const char *const dynamic[] = { "/healthz", "/handlers",
+		"/metrics" };
+	size_t	i, used = 0, ndyn = cfg->metrics ? 3 : 2;
 
 	memset(m, 0, n * sizeof(*m));
-	for (i = 0; i < 2 && used < n; i++, used++) {
+	for (i = 0; i < ndyn && used < n; i++, used++) {
 		m[used].mountpoint = dynamic[i];
 		m[used].mountpoint_len = (unsigned char)strlen(dynamic[i]);
 		m[used].origin = "wstask.v1";
@@ -96,9 +97,81 @@ http_respond(struct wk *k, struct lws *wsi, unsigned status,
 	return 0;
 }
 
+/*
+ * GET /metrics: the figures are the supervisor's, so the request waits
+ * for its answer (ctl.c calls http_metrics_page()), then is answered from
+ * the writeable callback.  Nothing is written meanwhile.
+ */
+static int
+http_metrics_ask(struct wk *k, struct lws *wsi)
+{
+	if (k->k_metrics_wsi != NULL || ctl_metrics_ask(k) < 0)
+		return http_respond(k, wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR,
+		    "text/plain", "cannot get the metrics\n", 23);
+	k->k_metrics_wsi = wsi;
+	return 0;
+}
+
+/* The supervisor's answer: the page in fd (-1: it could not make one). */
+void
+http_metrics_page(struct wk *k, int fd)
+{
+	struct stat	st;
+	ssize_t		n = -1;
+
+	free(k->k_metrics);
+	k->k_metrics = NULL;
+	k->k_metrics_failed = true;
+	if (fd >= 0 && fstat(fd, &st) == 0 && (k->k_metrics =
+	    malloc((size_t)st.st_size + 1)) != NULL &&
+	    (n = pread(fd, k->k_metrics, (size_t)st.st_size, 0)) ==
+	    st.st_size) {
+		k->k_metricslen = (size_t)n;
+		k->k_metrics_failed = false;
+	} else if (fd >= 0)
+		log_warn("reading the metrics page");
+	if (fd >= 0)
+		close(fd);
+	/* The client left while it waited. */
+	if (k->k_metrics_wsi == NULL) {
+		free(k->k_metrics);
+		k->k_metrics = NULL;
+		return;
+	}
+	lws_callback_on_writable(k->k_metrics_wsi);
+}
+
+/* Writeable with the page come: headers now, body on the next call. */
+static int
+http_metrics_send(struct wk *k, struct lws *wsi)
+{
+	int	rc;
+
+	k->k_metrics_wsi = NULL;
+	if (k->k_metrics_failed) {
+		k->k_metrics_failed = false;
+		return http_respond(k, wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR,
+		    "text/plain", "cannot get the metrics\n", 23);
+	}
+	rc = http_respond(k, wsi, HTTP_STATUS_OK, "text/plain; version=0.0.4",
+	    k->k_metrics, k->k_metricslen);
+	free(k->k_metrics);
+	k->k_metrics = NULL;
+	return rc;
+}
+
+void
+http_closed(struct wk *k, struct lws *wsi)
+{
+	if (wsi == k->k_metrics_wsi)
+		k->k_metrics_wsi = NULL;
+}
+
 int
 http_writeable(struct wk *k, struct lws *wsi)
 {
+	if (wsi == k->k_metrics_wsi && (k->k_metrics || k->k_metrics_failed))
+		return http_metrics_send(k, wsi);
 	if (k->k_http == NULL)
 		return 0;
 	if (lws_write(wsi, k->k_http + LWS_PRE, k->k_httplen,
@@ -141,8 +214,12 @@ http_request(struct wk *k, struct lws *wsi)
 		    "text/plain", "method not allowed\n", 19);
 	}
 	if (!strcmp(uri, "/healthz"))
-		return http_respond(k, wsi, HTTP_STATUS_OK, "text/plain",
+		return k->k_draining ? http_respond(k, wsi,
+		    HTTP_STATUS_SERVICE_UNAVAILABLE, "text/plain", "draining\n",
+		    9) : http_respond(k, wsi, HTTP_STATUS_OK, "text/plain",
 		    "ok\n", 3);
+	if (!strcmp(uri, "/metrics") && k->k_cfg->metrics)
+		return http_metrics_ask(k, wsi);
 	if (!strcmp(uri, "/handlers")) {
 		if ((json = handler_list_json(k)) == NULL)
 			return http_respond(k, wsi,

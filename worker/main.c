@@ -106,7 +106,9 @@ worker_detach(const struct config *cfg, int ctl)
 			fatal("dup3 control socket");
 		close(ctl);
 	}
-	closefrom(CTL_FD + 1);
+	/* --log-file's descriptor stays: the worker logs there too. */
+	_Static_assert(LOG_FD == CTL_FD + 1, "the log follows the control fd");
+	closefrom(log_file_active() ? LOG_FD + 1 : CTL_FD + 1);
 	if (setsid() < 0)
 		log_warn("setsid");
 	/* The ignored ones stay blocked until ignored: one may be pending. */
@@ -360,6 +362,8 @@ worker_finish(struct wk *k)
 	    CLOSE_WAIT_USEC);
 	if (k->k_going == GO_SUPERSEDED)
 		conn_close(k, 4001, "superseded");
+	else if (k->k_going == GO_KILLED)
+		conn_close(k, 4002, "killed");
 	else
 		conn_close(k, LWS_CLOSE_STATUS_GOINGAWAY, "server shutting down");
 }
@@ -389,7 +393,7 @@ worker_go(struct wk *k, enum going why)
 {
 	static const char *const reason[] = {
 		[GO_CLOSED] = "closed", [GO_SUPERSEDED] = "superseded",
-		[GO_SHUTDOWN] = "shutdown"
+		[GO_SHUTDOWN] = "shutdown", [GO_KILLED] = "killed"
 	};
 
 	if (k->k_going != GO_NONE)
@@ -400,9 +404,7 @@ worker_go(struct wk *k, enum going why)
 	    reason[why]);
 	conn_rx_update(k);	/* the close handshake needs reading */
 	if (k->k_next) {
-		k->k_next->b_reason = reason[why];
-		event_cancelled(k, k->k_next);
-		batch_free(k->k_next);
+		batch_skip(k, k->k_next, reason[why]);
 		k->k_next = NULL;
 	}
 	if (k->k_cur)
@@ -473,6 +475,9 @@ worker_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		return http_request(k, wsi);
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return http_writeable(k, wsi);
+	case LWS_CALLBACK_CLOSED_HTTP:
+		http_closed(k, wsi);
+		break;
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 		return http_confirm_upgrade(k, wsi);
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:

@@ -26,6 +26,7 @@
 
 #include "config.h"
 #include "manifest.h"
+#include "metrics.h"
 #include "msg.h"
 #include "session_id.h"
 
@@ -119,7 +120,7 @@ _Static_assert(NAMESET_MAX >= BATCH_NAME_MAX && NAMESET_MAX >= TASK_ID_MAX,
     "batch names and task ids fit a name set");
 RB_PROTOTYPE(name_tree, name, n_node, name_cmp)
 
-enum going { GO_NONE = 0, GO_CLOSED, GO_SUPERSEDED, GO_SHUTDOWN };
+enum going { GO_NONE = 0, GO_CLOSED, GO_SUPERSEDED, GO_SHUTDOWN, GO_KILLED };
 
 struct wk {
 	const struct config	*k_cfg;
@@ -156,6 +157,11 @@ struct wk {
 	const char		*k_close_reason;
 	unsigned char		*k_http;	/* LWS_PRE + body to send */
 	size_t			 k_httplen;
+	struct lws		*k_metrics_wsi;	/* GET /metrics waits for the page */
+	char			*k_metrics;	/* ... which came: send it */
+	size_t			 k_metricslen;
+	bool			 k_metrics_failed;
+	bool			 k_draining;	/* wstaskctl drain: /healthz 503 */
 
 	/* batches */
 	struct batch		*k_cur;		/* running or cancelling */
@@ -183,7 +189,7 @@ struct wk {
 	lws_sorted_usec_list_t	 k_sul_close;	/* cap on the close wait */
 	lws_sorted_usec_list_t	 k_sul_handshake; /* --handshake-timeout */
 	lws_sorted_usec_list_t	 k_sul_alive;	/* proof of life while claiming */
-	struct lws_http_mount	 k_mounts[3];	/* the vhosts refer to them */
+	struct lws_http_mount	 k_mounts[4];	/* the vhosts refer to them */
 	struct lws_protocols	 k_protocols[3];	/* and to these */
 	char			 k_other_protocol[HTTP_PROTOCOL_NAME_MAX];
 };
@@ -195,6 +201,10 @@ void		 worker_progress(struct wk *k);
 /* ctl.c: the control socket, the only door to the supervisor */
 int		 ctl_read(struct wk *k);
 void		 ctl_claim(struct wk *k, const char *key, size_t len);
+void		 ctl_task(struct wk *k, const struct task *t, enum msg_task what);
+void		 ctl_unstarted(struct wk *k, const struct batch *b);
+void		 ctl_batch(struct wk *k, enum metrics_batch outcome);
+int		 ctl_metrics_ask(struct wk *k);
 
 /* conn.c: the connection: adoption, messages in, events out, close */
 void		 conn_adopt(struct wk *k, int fd, bool tls, const char *peer);
@@ -217,6 +227,8 @@ int		 http_filter(struct wk *k, struct lws *wsi, const char *uri,
 		    size_t len);
 int		 http_request(struct wk *k, struct lws *wsi);
 int		 http_writeable(struct wk *k, struct lws *wsi);
+void		 http_closed(struct wk *k, struct lws *wsi);
+void		 http_metrics_page(struct wk *k, int fd);
 const struct lws_http_mount *http_mounts(const struct config *cfg,
 		    struct lws_http_mount *m, size_t n);
 
@@ -267,6 +279,7 @@ void		 nameset_clear(struct name_tree *tree);
 struct batch	*batch_new(struct wk *k, const struct cJSON *run);
 void		 batch_submit(struct wk *k, struct batch *b);
 void		 batch_cancel_request(struct wk *k);
+void		 batch_skip(struct wk *k, struct batch *b, const char *why);
 void		 batch_cancel(struct wk *k, struct batch *b, const char *why);
 void		 batch_fill(struct wk *k, struct batch *b);
 void		 batch_task_done(struct wk *k, struct task *t, int status);

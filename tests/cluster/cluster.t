@@ -21,7 +21,12 @@
 #   4. Start it again: once HAProxy sees it up, its ids come back and new
 #      ids map to it; an id that moved away and back is not superseded on
 #      the host it moved to (the limit README states).
-#   5. examples/nginx.conf, when nginx is installed: `nginx -t` on a copy,
+#   5. Rolling restart: `wstaskctl drain` on ws1; HAProxy's health check
+#      takes it out of the pool while its held sessions go on; new
+#      sessions land on ws2 and ws3; once its sessions are over, ws1 is
+#      restarted and resumed and takes new sessions again; no session is
+#      refused or lost on the way.
+#   6. examples/nginx.conf, when nginx is installed: `nginx -t` on a copy,
 #      and sessions routed through it.
 # At most 30 clients at once (25 per bulk run, plus the held ones).
 # Everything listens on 127.0.0.1 and is stopped by pid.
@@ -44,6 +49,7 @@ SESSIONS=$here/sessions.py
 PY=/usr/bin/python3
 HAPROXY=$(command -v haproxy || echo /usr/sbin/haproxy)
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+CTL=$b/wstaskctl
 NIDS=300
 CONC=25
 
@@ -62,7 +68,8 @@ start_backend() {
 		BACKEND=$name exec "$WSTASKD" -l "127.0.0.1:$port" \
 		    -t "$T_HANDLERS" -w '' --allow-root --kill-grace 1000 \
 		    --pass-env WT_DIR --pass-env BACKEND \
-		    --trusted-proxy 127.0.0.1/32 2>> "$WT_DIR/$name.log"
+		    --trusted-proxy 127.0.0.1/32 --control "$WT_DIR/$name.ctl" \
+		    2>> "$WT_DIR/$name.log"
 	) &
 	B_PID[$name]=$!
 	if ! wait_for 5 listens_more "$name" "${n:-0}"; then
@@ -377,7 +384,52 @@ close_client h2
 # shellcheck disable=SC2086
 check "... and closing those clients ends their tasks" assert_dead 5 $moved_pids
 
-# ---------------------------------------------------------------- 5. nginx
+# ---------------------------------------------------------------- 5. rolling restart
+
+# ctl NAME ARGS: wstaskctl on backend NAME's control socket.
+ctl() { local n=$1; shift; "$CTL" -s "$WT_DIR/$n.ctl" "$@"; }
+# sessions_on NAME: the sessions backend NAME holds now (wstaskctl -j).
+sessions_on() {
+	ctl "$1" -j status | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["sessions"])'
+}
+awk '$2 == "ws1" { print $1 }' "$WT_DIR/map1" | head -n 5 > "$WT_DIR/held3"
+hold h3 "$WT_DIR/held3"
+check "5 sessions held on ws1, each running a task" expect h3 '^opened 5$' 15
+# These ids were held in part 3 too: their newest task is this hold's.
+held3_pids=$(for s in $(< "$WT_DIR/held3"); do session_pids "$s" | tail -n 1; done)
+t_drain=$(t_now_ms)
+check "wstaskctl drain on ws1: exit 0" ctl ws1 drain
+check "HAProxy's health check takes ws1 out of the pool" wait_for 10 status_is ws1 DOWN
+diag "ws1 marked down $(($(t_now_ms) - t_drain)) ms after the drain"
+"$PY" "$SESSIONS" ids 90 9 > "$WT_DIR/ids-drain"
+run_map "$H_URL" "$WT_DIR/ids-drain" "$WT_DIR/map6"
+diag "90 new ids while ws1 drains: $(spread "$WT_DIR/map6")"
+check "while ws1 drains, 90 new sessions are all served, by ws2 and ws3 alone" \
+    eval 'mapped_ok "$WT_DIR/map6" 90 && ! grep -q " ws1$" "$WT_DIR/map6"'
+# shellcheck disable=SC2086
+check "... while ws1's held sessions go on: their tasks still run" all_alive $held3_pids
+# (an ask is a new batch: it replaces the held task)
+cmd h3 ask
+check "... and they answer, from ws1" \
+    eval 'expect h3 "^asked 5$" 15 && [ "$(grep -c " answer ws1$" "$WT_DIR/h3.out")" = 5 ] &&
+    ! grep -q " close " "$WT_DIR/h3.out"'
+close_client h3
+check "ws1's sessions finish: wstaskctl status says 0 sessions" \
+    wait_for 10 eval '[ "$(sessions_on ws1)" = 0 ]'
+stop_backend ws1
+check "ws1 stopped gracefully (status ${B_STATUS[ws1]})" test "${B_STATUS[ws1]}" = 0
+start_backend ws1 "${B_PORT[ws1]}" || fail "ws1 restarts on port ${B_PORT[ws1]}"
+check "wstaskctl resume on the restarted ws1: exit 0" ctl ws1 resume
+check "HAProxy puts ws1 back in the pool" wait_for 10 status_is ws1 UP
+run_map "$H_URL" "$WT_DIR/ids-drain" "$WT_DIR/map7"
+diag "the same 90 ids after ws1's restart: $(spread "$WT_DIR/map7")"
+check "ws1 takes new sessions again, and none of the 90 is refused" \
+    eval 'mapped_ok "$WT_DIR/map7" 90 && grep -q " ws1$" "$WT_DIR/map7"'
+check "the ids of ws2 and ws3 stayed where they were" \
+    eval '[ -z "$(LC_ALL=C join <(LC_ALL=C sort "$WT_DIR/map6") <(LC_ALL=C sort "$WT_DIR/map7") |
+	awk "\$3 != \"ws1\" && \$2 != \$3")" ]'
+
+# ---------------------------------------------------------------- 6. nginx
 
 nginx_cfg() {	# PORT: examples/nginx.conf with test addresses
 	awk -v np="$1" -v ports="${B_PORT[ws1]} ${B_PORT[ws2]} ${B_PORT[ws3]}" '
