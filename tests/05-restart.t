@@ -56,6 +56,9 @@ check "no done after cancelled" no_line c '"type":"done","batch":"C"'
 # several quick runs: only the newest starts
 send c '{"type":"run","batch":"D","tasks":[{"task":"termslow","args":0.3}]}'
 expect c '"type":"started","batch":"D"'
+# started may come before the exec (with --cgroup it does): wait until
+# termslow is up, so that D's cancel takes its 0.3 s and E and F queue.
+wait_for 5 records_ge start restart D 1
 send c '{"type":"run","batch":"E","tasks":["echo","echo"]}'
 send c '{"type":"run","batch":"F","tasks":["echo"]}'
 send c '{"type":"run","batch":"G","tasks":[{"task":"sleep","args":0.1}]}'
