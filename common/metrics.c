@@ -13,25 +13,20 @@
 #include <string.h>
 
 #include "metrics.h"
+#include "util.h"
 
 /* Seconds; the last bucket, +Inf, is implied. */
 static const double metrics_le[METRICS_NBUCKETS] = {
 	0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300
 };
 
+/* A handler's name as SPEC 3 has it; anything else counts as "other". */
 static bool
 metrics_name_ok(const char *s)
 {
-	size_t	i;
+	size_t	len = strnlen(s, 65);
 
-	if (s[0] == '\0' || s[0] == '.')
-		return false;
-	for (i = 0; s[i]; i++)
-		if (i >= 64 || !((s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' &&
-		    s[i] <= '9') || s[i] == '.' || s[i] == '_' || s[i] == '-'))
-			return false;
-	return true;
+	return len >= 1 && len <= 64 && s[0] != '.' && name_chars_ok(s, len);
 }
 
 /* The handler's row, made in sorted place if new; NULL without memory. */

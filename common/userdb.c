@@ -21,24 +21,14 @@
 #include <openssl/crypto.h>
 
 #include "userdb.h"
+#include "util.h"
 
 #define USERDB_LINE_MAX	1024
 
 bool
 userdb_name_ok(const char *name, size_t len)
 {
-	size_t	i;
-
-	if (len < 1 || len > USERDB_NAME_MAX)
-		return false;
-	for (i = 0; i < len; i++) {
-		char c = name[i];
-
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
-			return false;
-	}
-	return true;
+	return len >= 1 && len <= USERDB_NAME_MAX && name_chars_ok(name, len);
 }
 
 /*

@@ -67,3 +67,22 @@ signal_reset_all(const sigset_t *keep)
 	sigemptyset(&none);
 	return sigprocmask(SIG_SETMASK, keep ? keep : &none, NULL);
 }
+
+/*
+ * Every byte one of [A-Za-z0-9._-]: the characters of handler and user
+ * names (SPEC 3, 8.5), which their callers bound in length and first byte.
+ */
+bool
+name_chars_ok(const char *s, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}

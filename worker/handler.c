@@ -25,23 +25,14 @@
 
 #include "config.h"
 #include "log.h"
+#include "util.h"
 #include "worker.h"
 
 bool
 handler_name_ok(const char *name, size_t len)
 {
-	size_t	i;
-
-	if (len < 1 || len > TASK_NAME_MAX || name[0] == '.')
-		return false;
-	for (i = 0; i < len; i++) {
-		char c = name[i];
-
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
-			return false;
-	}
-	return true;
+	return len >= 1 && len <= TASK_NAME_MAX && name[0] != '.' &&
+	    name_chars_ok(name, len);
 }
 
 /*
