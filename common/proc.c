@@ -1,5 +1,5 @@
 /*
- * proc.c - scan /proc for the children of a process.
+ * proc.c - scan /proc for the children of a process; clone a sibling.
  *
  * Used by the worker's exit sweep and the supervisor's crash sweep, which
  * also share proc_kill().  The
@@ -10,11 +10,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -132,4 +134,23 @@ proc_kill(const struct proc_stat *ps, bool group)
 		log_warn("kill -%ld SIGKILL", (long)ps->pgid);
 	if (kill(ps->pid, SIGKILL) < 0 && errno != ESRCH)
 		log_warn("kill %ld SIGKILL", (long)ps->pid);
+}
+
+/*
+ * fork(), but the child is our parent's (CLONE_PARENT): its SIGCHLD and
+ * its exit status go to the parent, which can waitpid() for it as if it
+ * had forked it.  glibc has no such fork, so this is the system call,
+ * which skips what glibc's fork() does around it.  What that leaves out
+ * is checked to be harmless for a single-threaded caller on the libraries
+ * we link (tests/unit_common.c pins each): no lock can be held here; the
+ * pid is not cached (glibc >= 2.25) and raise() asks the kernel for the
+ * thread id (>= 2.34); the atfork handlers are skipped, and OpenSSL 3's
+ * are empty (its random generator reseeds when getpid() changes), as is
+ * libbsd's arc4random's need for its own (it checks getpid() too).
+ */
+pid_t
+proc_clone_sibling(void)
+{
+	return (pid_t)syscall(SYS_clone, (unsigned long)(CLONE_PARENT | SIGCHLD),
+	    NULL, NULL, NULL, 0UL);
 }

@@ -4,9 +4,10 @@
  * deadline), and deciding when a worker's session is over.
  *
  * A worker is forked without exec (it shares the supervisor's relocated
- * library pages) and becomes a worker in worker_main().  The supervisor
- * keeps --spare of them idle; a connection goes to a spare at once and a
- * replacement is forked after the hand-off.
+ * library pages) and becomes a worker in worker_main(); the fork server
+ * (forker.c) creates it as our child, or, without one, we fork it.  The
+ * supervisor keeps --spare of them idle; a connection goes to a spare at
+ * once and a replacement is forked after the hand-off.
  *
  * Invariants: sv_workers holds exactly the workers not yet reaped;
  * sv_spares the idle ones; sv_dying exactly those with a w_kill_at, by
@@ -79,34 +80,49 @@ child_served(struct supervisor *sv)
 	sv->sv_fork_delay = 0;
 }
 
-/* Forks an idle worker; NULL (logged, back-off armed) when it cannot. */
-struct worker *
-child_fork(struct supervisor *sv)
+static int
+child_pair(int sp[2])
 {
-	struct worker	*w;
-	pid_t		 pid;
-	int		 sp[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == 0)
+		return 0;
+	log_warn("socketpair");
+	return -1;
+}
 
-	if (sv->sv_fork_retry && now_usec() < sv->sv_fork_retry)
-		return NULL;
-	if ((w = calloc(1, sizeof(*w))) == NULL) {
-		log_warn("calloc");
-		return NULL;
+/*
+ * A new worker on a new control socketpair: its pid, sp[0] ours; or -1
+ * (logged).  The fork server creates it if it can, else we fork it, on a
+ * pair of its own: the one given to a fork server that did not answer
+ * may have reached a worker after all.
+ */
+static pid_t
+child_create(struct supervisor *sv, struct worker *w, int sp[2], bool *direct)
+{
+	pid_t	pid;
+
+	*direct = false;
+	if (child_pair(sp) < 0)
+		return -1;
+	if ((pid = forker_spawn(sv, sp[1])) != 0) {
+		close(sp[1]);
+		if (pid > 0)
+			return pid;
+		log_warn("clone (fork server)");
+		sv->sv_metrics.m_fork_failures++;
+		close(sp[0]);
+		return -1;
 	}
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
-		log_warn("socketpair");
-		free(w);
-		child_backoff(sv);
-		return NULL;
-	}
+	close(sp[0]);
+	close(sp[1]);
+	*direct = true;
+	if (child_pair(sp) < 0)
+		return -1;
 	if ((pid = fork()) < 0) {
 		log_warn("fork");
 		sv->sv_metrics.m_fork_failures++;
 		close(sp[0]);
 		close(sp[1]);
-		free(w);
-		child_backoff(sv);
-		return NULL;
+		return -1;
 	}
 	if (pid == 0) {
 		/* Only the parent's record: unreachable here, so a leak to LSan. */
@@ -115,6 +131,29 @@ child_fork(struct supervisor *sv)
 		worker_main(sv->sv_cfg, sp[1]);
 	}
 	close(sp[1]);
+	return pid;
+}
+
+/* Creates an idle worker; NULL (logged, back-off armed) when it cannot. */
+struct worker *
+child_fork(struct supervisor *sv)
+{
+	struct worker	*w;
+	pid_t		 pid;
+	int		 sp[2];
+	bool		 direct;
+
+	if (sv->sv_fork_retry && now_usec() < sv->sv_fork_retry)
+		return NULL;
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		log_warn("calloc");
+		return NULL;
+	}
+	if ((pid = child_create(sv, w, sp, &direct)) < 0) {
+		free(w);
+		child_backoff(sv);
+		return NULL;
+	}
 	if (fd_set_nonblock(sp[0]) < 0)
 		log_warn("fcntl O_NONBLOCK");
 	sv->sv_fork_retry = 0;
@@ -129,7 +168,8 @@ child_fork(struct supervisor *sv)
 	/* Before any connection reaches it: it is born draining. */
 	if (sv->sv_draining)
 		control_send(sv, w, MSG_DRAIN, 1, NULL, 0, -1);
-	log_debug("event=fork pid=%ld", (long)pid);
+	log_debug("event=fork pid=%ld by=%s", (long)pid, direct ? "supervisor" :
+	    "fork-server");
 	return w;
 }
 

@@ -104,18 +104,21 @@ loop_stop(struct supervisor *sv, int sig)
 	    (int64_t)sv->sv_cfg->shutdown_timeout * 1000000;
 	listen_close_all(sv);
 	ctlsock_close(sv);
+	forker_stop(sv);
 	child_shutdown(sv);
 }
 
 /*
  * Spares were forked with the users of their moment: after a reload they
- * go, and the top-up forks them anew with the new table.
+ * go, and the top-up forks them anew with the new table, from a new fork
+ * server (the old one holds the old table and log too).
  */
 static void
 loop_renew_spares(struct supervisor *sv)
 {
 	struct worker	*w;
 
+	forker_stop(sv);
 	while ((w = TAILQ_FIRST(&sv->sv_spares)) != NULL) {
 		child_unspare(sv, w);
 		child_tell_go(sv, w, REASON_SHUTDOWN);

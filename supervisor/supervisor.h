@@ -153,6 +153,9 @@ struct supervisor {
 	TAILQ_HEAD(, ctlclient)	 sv_ctlclients;	/* by deadline */
 	unsigned		 sv_nctlclients;
 	int64_t			 sv_start_real;	/* usec, unix time */
+	pid_t			 sv_forker;	/* the fork server, 0 none */
+	int			 sv_forker_fd;	/* its request socket */
+	int64_t			 sv_forker_retry; /* usec: start one then */
 };
 
 RB_PROTOTYPE(worker_tree, worker, w_node, child_cmp)
@@ -208,6 +211,11 @@ void		 child_kill_expired(struct supervisor *sv, int64_t now);
 void		 child_kill_all(struct supervisor *sv, const char *why);
 void		 child_reaped(struct supervisor *sv, struct worker *w);
 void		 child_over(struct supervisor *sv, struct worker *w);
+
+/* forker.c */
+pid_t		 forker_spawn(struct supervisor *sv, int wfd);
+void		 forker_stop(struct supervisor *sv);
+bool		 forker_reaped(struct supervisor *sv, pid_t pid, int status);
 
 /* sweep.c */
 void		 sweep_reap(struct supervisor *sv);

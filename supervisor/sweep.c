@@ -82,7 +82,7 @@ sweep_reap(struct supervisor *sv)
 		}
 		if ((w = child_find(sv, pid)) != NULL)
 			sweep_reaped(sv, w, status);
-		else {
+		else if (!forker_reaped(sv, pid, status)) {
 			/* A crashed worker's process, reparented to us. */
 			sv->sv_metrics.m_orphans++;
 			log_info("event=orphan-reaped pid=%ld", (long)pid);
@@ -103,8 +103,8 @@ sweep_one(const struct proc_stat *ps, void *arg)
 	struct sweep_ctx	*sc = arg;
 	struct supervisor	*sv = sc->sv;
 
-	if (child_find(sv, ps->pid))
-		return;		/* a live worker */
+	if (child_find(sv, ps->pid) || ps->pid == sv->sv_forker)
+		return;		/* a live worker, or the fork server */
 	sc->found++;
 	log_info("event=orphan pid=%ld pgid=%ld state=%c: killing",
 	    (long)ps->pid, (long)ps->pgid, ps->state);

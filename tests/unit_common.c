@@ -1,13 +1,16 @@
 /*
  * unit_common.c - unit tests of common/ where a daemon cannot reach: the
  * control-record receiver against a hostile sender (extra descriptors),
- * the state table, the /proc scan, and log_esc().  Prints TAP.
+ * the state table, the /proc scan, log_esc(), and the fork server's
+ * clone: what it skips of glibc's fork() must stay harmless (proc.c).
+ * Prints TAP.
  */
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <dirent.h>
+#include <openssl/rand.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -197,6 +200,88 @@ test_esc(void)
 	    "abcde") == 0, "log_esc: cut to fit, never half an escape");
 }
 
+/*
+ * What a sibling sees after proc_clone_sibling(), written by it to fd:
+ * its parent, and random bytes from OpenSSL and from arc4random drawn
+ * after the clone; the cloner draws the same after, which must differ.
+ */
+struct sibling_view {
+	pid_t		ppid, pid;
+	unsigned char	ssl[16], bsd[16];
+};
+
+static void
+test_clone_middle(int fd)
+{
+	struct sibling_view	 mine, theirs;
+	unsigned char		 warm[16];
+	pid_t			 pid;
+	int			 p[2];
+
+	/* Both generators seeded and in use before the clone. */
+	if (RAND_bytes(warm, sizeof(warm)) != 1)
+		_exit(2);
+	arc4random_buf(warm, sizeof(warm));
+	if (pipe(p) < 0 || (pid = proc_clone_sibling()) < 0)
+		_exit(2);
+	if (pid == 0) {
+		theirs.ppid = getppid();
+		theirs.pid = getpid();
+		if (RAND_bytes(theirs.ssl, sizeof(theirs.ssl)) != 1)
+			_exit(2);
+		arc4random_buf(theirs.bsd, sizeof(theirs.bsd));
+		if (write(p[1], &theirs, sizeof(theirs)) != sizeof(theirs))
+			_exit(2);
+		_exit(0);
+	}
+	if (read(p[0], &theirs, sizeof(theirs)) != sizeof(theirs) ||
+	    RAND_bytes(mine.ssl, sizeof(mine.ssl)) != 1)
+		_exit(2);
+	arc4random_buf(mine.bsd, sizeof(mine.bsd));
+	mine.ppid = getppid();
+	mine.pid = pid;		/* what the clone returned */
+	if (write(fd, &mine, sizeof(mine)) != sizeof(mine) ||
+	    write(fd, &theirs, sizeof(theirs)) != sizeof(theirs))
+		_exit(2);
+	_exit(0);
+}
+
+static void
+test_clone(void)
+{
+	struct sibling_view	mine, theirs;
+	pid_t			middle, got;
+	int			p[2], st, reaped = 0;
+
+	if (pipe(p) < 0 || (middle = fork()) < 0) {
+		ok(0, "fork for the clone test");
+		return;
+	}
+	if (middle == 0) {
+		close(p[0]);
+		test_clone_middle(p[1]);
+	}
+	close(p[1]);
+	ok(read(p[0], &mine, sizeof(mine)) == sizeof(mine) &&
+	    read(p[0], &theirs, sizeof(theirs)) == sizeof(theirs),
+	    "clone: the sibling ran and reported");
+	close(p[0]);
+	ok(theirs.ppid == getpid() && mine.ppid == getpid(),
+	    "clone: the sibling's parent is its cloner's parent");
+	ok(theirs.pid == mine.pid && theirs.pid != middle,
+	    "clone: getpid() in the sibling is its own pid (no stale cache)");
+	ok(memcmp(mine.ssl, theirs.ssl, sizeof(mine.ssl)) != 0,
+	    "clone: OpenSSL's RAND_bytes differs in the sibling");
+	ok(memcmp(mine.bsd, theirs.bsd, sizeof(mine.bsd)) != 0,
+	    "clone: libbsd's arc4random differs in the sibling");
+	/* Both are our children: we reap the sibling, not its cloner. */
+	while ((got = waitpid(-1, &st, 0)) > 0)
+		if ((got == middle || got == theirs.pid) && WIFEXITED(st) &&
+		    WEXITSTATUS(st) == 0)
+			reaped++;
+	ok(reaped == 2, "clone: the sibling is reaped by the cloner's parent");
+}
+
 int
 main(void)
 {
@@ -205,6 +290,7 @@ main(void)
 	test_table();
 	test_proc();
 	test_esc();
+	test_clone();
 	printf("1..%d\n", n_test);
 	return n_failed ? 1 : 0;
 }

@@ -1,0 +1,280 @@
+/*
+ * forker.c - the fork server: a small process, forked by the supervisor,
+ * that creates the workers, so that creating one costs the same with ten
+ * sessions open as with ten thousand.
+ *
+ * A fork copies the caller's descriptor table, and the supervisor's grows
+ * with every session (a control socket per worker; a table never
+ * shrinks); each new worker then closed what it had inherited.  The fork
+ * server holds only what a worker keeps (stdio, the --log-file) and its
+ * request socket.  It creates each worker with clone(CLONE_PARENT)
+ * (proc_clone_sibling), so the worker is the supervisor's child exactly as
+ * when the supervisor forked it: SIGCHLD, waitpid(), the supersede rule
+ * (SIGTERM to the old pid, then waitpid) and the crash sweep are
+ * unchanged, and the fork server never has a child of its own.
+ *
+ * One request, one answer, in order: the supervisor passes the worker's end
+ * of a new control socketpair (SCM_RIGHTS) and waits, at most FORKER_WAIT,
+ * for the pid or an errno.  The fork server carries the configuration of
+ * its moment, so a reload that renews the spares replaces it too.  When it
+ * cannot be had (it died, or did not answer in time) the supervisor forks
+ * the worker itself, as it always could, and tries a new fork server only
+ * after FORKER_RETRY.
+ *
+ * The fork server leaves when its socket reaches EOF: when the supervisor
+ * closes it (stop, reload) or dies.  It keeps the supervisor's blocked
+ * signals, so a `killall wstaskd` does not end it before its supervisor.
+ */
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "msg.h"
+#include "proc.h"
+#include "role.h"
+#include "supervisor.h"
+#include "title.h"
+#include "util.h"
+
+#define FORKER_WAIT	2000		/* ms for an answer */
+#define FORKER_RETRY	1000000		/* usec before a new fork server */
+
+struct forker_answer {
+	int32_t		fa_pid;		/* > 0, or -1 */
+	int32_t		fa_errno;
+};
+
+/* The one descriptor a request carries; -1 if none came. */
+static int
+forker_recv(int sock, ssize_t *n)
+{
+	char		 byte;
+	struct iovec	 iov = { &byte, 1 };
+	struct msghdr	 mh;
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	} cmsg;
+	struct cmsghdr	*cm;
+	int		 fd = -1;
+
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cmsg.buf;
+	mh.msg_controllen = sizeof(cmsg.buf);
+	if ((*n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC)) <= 0)
+		return -1;
+	cm = CMSG_FIRSTHDR(&mh);
+	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+	    cm->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	return fd;
+}
+
+/* One worker, or the errno of why not. */
+static void
+forker_serve(const struct config *cfg, int wfd)
+{
+	struct forker_answer	a = { -1, EPROTO };
+	pid_t			pid;
+
+	if (wfd >= 0) {
+		if ((pid = proc_clone_sibling()) == 0)
+			worker_main(cfg, wfd);
+		a.fa_pid = pid;
+		a.fa_errno = pid < 0 ? errno : 0;
+		close(wfd);
+	}
+	if (send(CTL_FD, &a, sizeof(a), MSG_NOSIGNAL) < 0 && errno != EPIPE)
+		log_warn("send");
+}
+
+/*
+ * The fork server's life.  Its socket is moved to CTL_FD, where a worker
+ * puts its control socket (dup3 over it), and the rest is closed as a
+ * worker does: the descriptors that a clone copies are only these.
+ */
+static noreturn void
+forker_main(const struct config *cfg, int sock)
+{
+	ssize_t	n;
+	int	wfd;
+
+	if (sock != CTL_FD) {
+		if (dup3(sock, CTL_FD, O_CLOEXEC) < 0)
+			fatal("dup3 fork server socket");
+		close(sock);
+	}
+	closefrom(log_file_active() ? LOG_FD + 1 : CTL_FD + 1);
+	log_set_role("forker");
+	title_set("fork server");
+	for (;;) {
+		wfd = forker_recv(CTL_FD, &n);
+		if (n == 0)
+			exit(0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			fatal("recvmsg");
+		}
+		forker_serve(cfg, wfd);
+	}
+}
+
+/* Forks the fork server; 0, or -1 (logged) to fork workers ourselves. */
+static int
+forker_start(struct supervisor *sv)
+{
+	struct timeval	tv = { FORKER_WAIT / 1000, FORKER_WAIT % 1000 * 1000 };
+	pid_t		pid;
+	int		sp[2];
+
+	if (sv->sv_forker > 0)
+		return 0;
+	if (sv->sv_forker_retry && now_usec() < sv->sv_forker_retry)
+		return -1;
+	sv->sv_forker_retry = now_usec() + FORKER_RETRY;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
+		log_warn("socketpair");
+		return -1;
+	}
+	if ((pid = fork()) < 0) {
+		log_warn("fork");
+		close(sp[0]);
+		close(sp[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(sp[0]);
+		forker_main(sv->sv_cfg, sp[1]);
+	}
+	close(sp[1]);
+	if (setsockopt(sp[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
+		log_warn("setsockopt SO_RCVTIMEO");
+	sv->sv_forker = pid;
+	sv->sv_forker_fd = sp[0];
+	sv->sv_forker_retry = 0;
+	log_info("event=fork-server pid=%ld", (long)pid);
+	return 0;
+}
+
+/* Ends the fork server now, reaped here: nothing waits on it. */
+void
+forker_stop(struct supervisor *sv)
+{
+	pid_t	pid = sv->sv_forker;
+
+	if (pid <= 0)
+		return;
+	close(sv->sv_forker_fd);
+	sv->sv_forker_fd = -1;
+	sv->sv_forker = 0;
+	if (kill(pid, SIGKILL) < 0)
+		log_warn("kill %ld SIGKILL", (long)pid);
+	while (waitpid(pid, NULL, 0) < 0)
+		if (errno != EINTR) {
+			log_warn("waitpid %ld", (long)pid);
+			break;
+		}
+	log_debug("event=fork-server-stop pid=%ld", (long)pid);
+}
+
+/* It is gone, seen by sweep_reap(): the next worker starts a new one. */
+bool
+forker_reaped(struct supervisor *sv, pid_t pid, int status)
+{
+	char	sig[16];
+
+	if (pid != sv->sv_forker)
+		return false;
+	close(sv->sv_forker_fd);
+	sv->sv_forker_fd = -1;
+	sv->sv_forker = 0;
+	sv->sv_forker_retry = now_usec() + FORKER_RETRY;
+	if (WIFSIGNALED(status))
+		log_warnx("event=fork-server-exit pid=%ld signal=%s",
+		    (long)pid, signal_name(WTERMSIG(status), sig, sizeof(sig)));
+	else
+		log_warnx("event=fork-server-exit pid=%ld status=%d", (long)pid,
+		    WEXITSTATUS(status));
+	return true;
+}
+
+/* It failed us: it goes, and workers are forked here until FORKER_RETRY. */
+static void
+forker_lost(struct supervisor *sv, const char *what)
+{
+	log_warnx("event=fork-server-lost pid=%ld: %s; forking workers "
+	    "directly for now", (long)sv->sv_forker, what);
+	forker_stop(sv);
+	sv->sv_forker_retry = now_usec() + FORKER_RETRY;
+}
+
+static int
+forker_ask(struct supervisor *sv, int wfd)
+{
+	char		 byte = 'S';
+	struct iovec	 iov = { &byte, 1 };
+	struct msghdr	 mh;
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	} cmsg;
+	struct cmsghdr	*cm;
+
+	memset(&mh, 0, sizeof(mh));
+	memset(&cmsg, 0, sizeof(cmsg));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cmsg.buf;
+	mh.msg_controllen = sizeof(cmsg.buf);
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &wfd, sizeof(int));
+	return sendmsg(sv->sv_forker_fd, &mh, MSG_NOSIGNAL) < 0 ? -1 : 0;
+}
+
+/*
+ * A worker on wfd, created by the fork server: its pid, or -1 with errno
+ * (the clone failed: counted and backed off like a failed fork), or 0 if
+ * the fork server could not be had (the caller forks; wfd is then the
+ * worker's only if no answer was lost, so the caller makes a new pair).
+ */
+pid_t
+forker_spawn(struct supervisor *sv, int wfd)
+{
+	struct forker_answer	a;
+	ssize_t			n;
+
+	if (forker_start(sv) < 0)
+		return 0;
+	if (forker_ask(sv, wfd) < 0) {
+		forker_lost(sv, strerror(errno));
+		return 0;
+	}
+	do
+		n = recv(sv->sv_forker_fd, &a, sizeof(a), 0);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(a) || (a.fa_pid <= 0 && a.fa_errno == 0)) {
+		forker_lost(sv, n < 0 ? strerror(errno) : n == 0 ?
+		    "it closed its socket" : "a malformed answer");
+		return 0;
+	}
+	if (a.fa_pid < 0) {
+		errno = a.fa_errno;
+		return -1;
+	}
+	return a.fa_pid;
+}
