@@ -531,15 +531,28 @@ pid_cpu_s(pid_t pid)
 static pid_t
 fork_server_of(pid_t daemon)
 {
-	static pid_t	kids[1024];
-	size_t		i, n = proc_children(daemon, kids, 1024);
-	char		cmd[256];
+	struct dirent	*de;
+	char		 path[300], buf[512], *p;
+	long		 ppid;
+	pid_t		 fs = 0;
+	DIR		*d;
 
-	for (i = 0; i < n && i < 1024; i++)
-		if (proc_cmdline(kids[i], cmd, sizeof(cmd)) &&
-		    strstr(cmd, "fork server") != NULL)
-			return kids[i];
-	return 0;
+	if ((d = opendir("/proc")) == NULL)
+		return 0;
+	while (fs == 0 && (de = readdir(d)) != NULL) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+		if (read_small(path, buf, sizeof(buf)) < 0 ||
+		    (p = strrchr(buf, ')')) == NULL ||
+		    sscanf(p + 1, " %*c %ld", &ppid) != 1 || ppid != daemon)
+			continue;
+		if (proc_cmdline((pid_t)atol(de->d_name), buf, sizeof(buf)) &&
+		    strstr(buf, "fork server") != NULL)
+			fs = (pid_t)atol(de->d_name);
+	}
+	closedir(d);
+	return fs;
 }
 
 /* All of a daemon's CPU: supervisor, reaped workers, the fork server. */
@@ -3275,8 +3288,9 @@ j_meminfo_delta(cJSON *o, const struct meminfo *a, const struct meminfo *b,
 /* Open up to window handshakes at a time until n are ready; returns ready. */
 static unsigned
 idle_open(struct conn **cs, unsigned n, const char *prefix, int64_t dl,
-    struct samples *lat, int64_t *decile)
+    struct samples *lat, int64_t *decile, double (*dcpu)[2])
 {
+	pid_t		fs = fork_server_of(B.d.pid);
 	unsigned	started = 0, i, next_dec = 1;
 	char		id[64];
 
@@ -3295,16 +3309,25 @@ idle_open(struct conn **cs, unsigned n, const char *prefix, int64_t dl,
 			session_id(id, sizeof(id), prefix);
 			conn_connect(cs[started++], &B.d.tg, id);
 		}
-		while (next_dec <= 10 && B.cnt_ready >= n / 10 * next_dec)
+		while (next_dec <= 10 && B.cnt_ready >= n / 10 * next_dec) {
+			/* whose CPU grows with the count: ours, or the daemon's */
+			dcpu[next_dec - 1][0] = self_cpu_s();
+			dcpu[next_dec - 1][1] = pid_cpu_s(B.d.pid) +
+			    (fs > 0 ? pid_cpu_s(fs) : 0);
 			decile[next_dec++ - 1] = now_ns();
+		}
 		if (!serve(dl))
 			break;
 		if (nap)
 			usleep(nap);
 	}
 	serve_end();
-	while (next_dec <= 10 && B.cnt_ready >= n / 10 * next_dec)
+	while (next_dec <= 10 && B.cnt_ready >= n / 10 * next_dec) {
+		dcpu[next_dec - 1][0] = self_cpu_s();
+		dcpu[next_dec - 1][1] = pid_cpu_s(B.d.pid) +
+		    (fs > 0 ? pid_cpu_s(fs) : 0);
 		decile[next_dec++ - 1] = now_ns();
+	}
 	for (i = 0; i < started; i++)
 		if (cs[i]->t_ready)
 			s_add(lat, ms(cs[i]->t_start, cs[i]->t_ready));
@@ -3323,7 +3346,7 @@ phase_idle(unsigned n)
 	cJSON		*o, *jd;
 	int64_t		 t0, t1 = 0, dl, decile[10] = { 0 };
 	unsigned	 i, ready, errors, ended_in_hold = 0, left = 0;
-	double		 cpu_b, cpu_s;
+	double		 cpu_b, cpu_s, dcpu0[2], dcpu[10][2] = { { 0 } };
 	unsigned long	 rounds;
 	long		 mark;
 
@@ -3338,7 +3361,9 @@ phase_idle(unsigned n)
 	cpu_s = daemon_own_cpu(B.d.pid);
 	rounds = B.rounds;
 	t0 = now_ns();
-	ready = idle_open(cs, n, name, deadline_ms(180000), &lat, decile);
+	dcpu0[0] = self_cpu_s();
+	dcpu0[1] = daemon_own_cpu(B.d.pid);
+	ready = idle_open(cs, n, name, deadline_ms(180000), &lat, decile, dcpu);
 	cpu_b = self_cpu_s() - cpu_b;
 	cpu_s = daemon_own_cpu(B.d.pid) -
 	    cpu_s;
@@ -3387,6 +3412,18 @@ phase_idle(unsigned n)
 	    decile[0] ? ms(t0, decile[0]) / 1e3 : -1.0,
 	    decile[9] && decile[8] ? ms(decile[8], decile[9]) / 1e3 : -1.0,
 	    cpu_b, rounds, cpu_s);
+	fprintf(B.tbl, "  %-48s bench %.2f / %.2f s, supervisor and fork "
+	    "server %.2f / %.2f s\n", "    CPU in the first / last tenth:",
+	    dcpu[0][0] - dcpu0[0], dcpu[9][0] - dcpu[8][0],
+	    dcpu[0][1] - dcpu0[1], dcpu[9][1] - dcpu[8][1]);
+	jd = cJSON_AddArrayToObject(o, "open_decile_cpu_s_bench");
+	for (i = 0; i < 10; i++)
+		cJSON_AddItemToArray(jd, cJSON_CreateNumber(dcpu[i][0] -
+		    (i ? dcpu[i - 1][0] : dcpu0[0])));
+	jd = cJSON_AddArrayToObject(o, "open_decile_cpu_s_daemon");
+	for (i = 0; i < 10; i++)
+		cJSON_AddItemToArray(jd, cJSON_CreateNumber(dcpu[i][1] -
+		    (i ? dcpu[i - 1][1] : dcpu0[1])));
 	fprintf(B.tbl, "  %-48s p50 %.0f  p90 %.0f  max %.0f  total %.1f MiB"
 	    "\n", "    worker Private_Dirty KiB:", s_q(&pd, 0.5),
 	    s_q(&pd, 0.9), s_q(&pd, 1), s_sum(&pd) / 1024);
