@@ -46,7 +46,14 @@ S_LAST=
 # shellcheck disable=SC2012 # fd names are numbers
 sup_fds() { ls "/proc/$T_DPID/fd" 2>/dev/null | wc -l; }
 sup_rss() { awk '/^VmRSS/ { print $2 }' "/proc/$T_DPID/status"; }
-sup_workers() { children "$T_DPID" | wc -l; }
+# The supervisor's children but its fork server: workers, and zombies.
+sup_workers() {
+	local p n=0
+	for p in $(children "$T_DPID"); do
+		grep -q 'fork server' "/proc/$p/cmdline" 2>/dev/null || n=$((n + 1))
+	done
+	echo "$n"
+}
 sup_spares() {
 	local p n=0
 	for p in $(children "$T_DPID"); do

@@ -90,8 +90,18 @@ def fd_count(pid):
         return None
 
 
+def fork_server(pid):
+    """Whether pid is titled as a supervisor's fork server."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return b"fork server" in f.read()
+    except OSError:
+        return False
+
+
 def children(ppid):
-    """[(pid, state)] of the processes whose parent is ppid."""
+    """[(pid, state)] of the processes whose parent is ppid, but for the
+    supervisor's fork server: its workers (and their zombies)."""
     kids = []
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -101,7 +111,7 @@ def children(ppid):
                 fields = f.read().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        if int(fields[1]) == ppid:
+        if int(fields[1]) == ppid and not fork_server(int(name)):
             kids.append((int(name), fields[0]))
     return kids
 
