@@ -2,7 +2,7 @@
 # Faults (issue 5, stress 3):
 #   A. The supervisor cannot fork (RLIMIT_NPROC).  Root ignores that limit,
 #      so the daemon runs with --user nobody and prlimit lowers the
-#      supervisor's soft limit (prlimit runs as nobody: changing another
+#      supervisor's and its fork server's soft limit (prlimit runs as nobody: changing another
 #      user's process needs CAP_SYS_RESOURCE, which root may lack, as
 #      here; a soft limit can be raised back up to the hard one).  Once
 #      the spare workers are used up new connections get 503, the failure
@@ -40,6 +40,18 @@ set_nproc() {
 	    soft=$(as_nobody prlimit --pid "$1" --nproc -o HARD --noheadings | tr -d ' ')
 	as_nobody prlimit --pid "$1" --nproc="$soft:"
 }
+# set_nproc_daemon SOFT|max: the same for the supervisor and its fork
+# server, which creates the workers (a clone counts against the caller's
+# limit, CLONE_PARENT or not).
+set_nproc_daemon() {
+	local p
+	set_nproc "$T_DPID" "$1" || return
+	for p in $(children "$T_DPID"); do
+		if grep -q 'fork server' "/proc/$p/cmdline" 2>/dev/null; then
+			set_nproc "$p" "$1" || return
+		fi
+	done
+}
 forkfail_lines() { grep -c 'event=fork-failed' "$WT_DIR/daemon.log"; }
 
 S_T0=$(t_now_ms)
@@ -61,7 +73,7 @@ if [ -n "$nobody_ok" ]; then
 	send a '{"type":"run","batch":"hold","tasks":[{"task":"monorec","args":{"conn":"a","run":60}}]}'
 	wait_for 5 records_ge start np-a hold 1
 	wait_for 5 eval '[ "$(sup_spares)" = $SPARE ]'
-	set_nproc "$T_DPID" 1
+	set_nproc_daemon 1
 	# The spares still take two connections; their replacements cannot
 	# be forked.
 	client b1 "?session=np-b1"
@@ -94,15 +106,15 @@ if [ -n "$nobody_ok" ]; then
 	# Free processes while the limit stays: the limit becomes what the
 	# user runs now, and session a (a worker and its task) leaves.
 	n=$(nobody_tasks)
-	set_nproc "$T_DPID" "$n"
-	diag "RLIMIT_NPROC of the supervisor now $n (nobody's tasks); closing session a"
+	set_nproc_daemon "$n"
+	diag "RLIMIT_NPROC of the supervisor and the fork server now $n (nobody's tasks); closing session a"
 	close_client a
 	t0=$(t_now_ms)
 	wait_for 8 healthz_ok
 	rc=$?
 	check "once a session has left, the daemon serves again (in $(($(t_now_ms) - t0)) ms; back-off <= 5 s)" \
 	    test $rc = 0
-	set_nproc "$T_DPID" max
+	set_nproc_daemon max
 	check "with the limit raised: the $SPARE spares are back" \
 	    wait_for 8 eval '[ "$(sup_spares)" = $SPARE ]'
 	# Spares forked while the limit was low keep it (limits are inherited
