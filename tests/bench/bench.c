@@ -3595,6 +3595,48 @@ j_num(cJSON *o, const char *key)
 	return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
+/*
+ * Where 50 concurrent clients must land if each session costs at least
+ * the session floor's CPU and the cores are all busy: a process per
+ * session alone gives this multiple of the one-process handshake floor.
+ */
+static void
+target17_conc_bound(cJSON *sf)
+{
+	double	floor_us = j_num(sf, "fork_context_exit_wait_cpu_us");
+	double	hs = j_get("ws_handshake_floor_conc50", "p50");
+	double	cpu = j_get("connect_ready_spare2_conc50",
+		    "server_cpu_us_per_session");
+	long	cores = sysconf(_SC_NPROCESSORS_ONLN);
+	double	ms_floor = CONC * floor_us / 1e3 / (double)cores;
+
+	if (isnan(floor_us) || isnan(hs) || cores < 1)
+		return;
+	fprintf(B.tbl, "  %-9s %-48s a process per session alone: %d x %.0f us "
+	    "/ %ld cores = %.1f ms (%.1f x); wstaskd's CPU a session here "
+	    "%.0f us\n", "", "", CONC, floor_us, cores, ms_floor,
+	    ms_floor / hs, cpu);
+}
+
+/* Whose CPU grew from the first to the last tenth of the idle opening. */
+static void
+target17_tenths(cJSON *idle)
+{
+	cJSON	*b = idle ? cJSON_GetObjectItemCaseSensitive(idle,
+		    "open_decile_cpu_s_bench") : NULL;
+	cJSON	*d = idle ? cJSON_GetObjectItemCaseSensitive(idle,
+		    "open_decile_cpu_s_daemon") : NULL;
+
+	if (cJSON_GetArraySize(b) != 10 || cJSON_GetArraySize(d) != 10)
+		return;
+	fprintf(B.tbl, "  %-9s %-48s CPU last / first tenth: the daemon's "
+	    "(supervisor, fork server) %.2f x, the bench client's %.2f x\n",
+	    "", "", cJSON_GetArrayItem(d, 9)->valuedouble /
+	    cJSON_GetArrayItem(d, 0)->valuedouble,
+	    cJSON_GetArrayItem(b, 9)->valuedouble /
+	    cJSON_GetArrayItem(b, 0)->valuedouble);
+}
+
 /* Issue 17: the figures against floors of their own, all from this run. */
 static void
 targets17(void)
@@ -3623,6 +3665,7 @@ targets17(void)
 	    j_get("connect_ready_spare2_conc50", "p50"),
 	    j_get("ws_handshake_floor_conc50", "p50"), "ms", 5, false,
 	    "connect_ready_spare2_conc50");
+	target17_conc_bound(sf);
 	snprintf(key, sizeof(key), "idle_%u", B.idle_big);
 	idle = cJSON_GetObjectItemCaseSensitive(B.jmeas, key);
 	dec = idle ? cJSON_GetObjectItemCaseSensitive(idle, "open_decile_ms") :
@@ -3633,6 +3676,7 @@ targets17(void)
 	    cJSON_GetArraySize(dec) == 10 ?
 	    cJSON_GetArrayItem(dec, 0)->valuedouble : NAN, "ms", 1.5, false,
 	    key);
+	target17_tenths(idle);
 	target_floor(arr, "memory per idle session (MemAvailable drop)",
 	    j_num(idle ? cJSON_GetObjectItemCaseSensitive(idle,
 	    "system_delta_per_session_kib") : NULL, "mem_available"), NAN,
