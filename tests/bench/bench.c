@@ -3431,7 +3431,7 @@ idle_send(struct idle_run *r, struct idle_conn *c)
 	    r->ir_tg->host, key);
 	/* a fresh socket's send buffer takes it whole, or something is off */
 	if ((n = write(c->ic_fd, req, (size_t)len)) != len) {
-		idle_fail(r, c, "upgrade request not sent", n < 0 ?
+		idle_fail(r, c, "write (the upgrade request)", n < 0 ?
 		    strerror(errno) : "short write");
 		return;
 	}
@@ -3638,9 +3638,12 @@ idle_read(struct idle_run *r, struct idle_conn *c)
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	if (n <= 0) {
-		idle_fail(r, c, "closed before ready", n < 0 ?
-		    strerror(errno) : "end of file");
+	if (n < 0) {
+		idle_fail(r, c, "read", strerror(errno));
+		return;
+	}
+	if (n == 0) {
+		idle_fail(r, c, "closed before ready", "end of file");
 		return;
 	}
 	c->ic_len += (size_t)n;
@@ -3656,8 +3659,8 @@ idle_event(struct idle_run *r, struct idle_conn *c, uint32_t ev)
 	switch (c->ic_st) {
 	case IS_CONNECTING:
 		if (getsockopt(c->ic_fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-			err = errno;
-		if (err)
+			idle_fail(r, c, "getsockopt(SO_ERROR)", strerror(errno));
+		else if (err)
 			idle_connect_error(r, c, err);
 		else if (ev & (EPOLLERR | EPOLLHUP | EPOLLRDHUP))
 			idle_fail(r, c, "connect", "hung up");
@@ -3799,8 +3802,12 @@ idle_wait_over(const struct daemon *d, long mark, unsigned ready,
 	FILE		*f;
 
 	*over = 0;
-	if (mark < 0 || (f = fopen(d->log, "r")) == NULL) {
-		say("%s: %s", d->log, strerror(errno));
+	if (mark < 0) {
+		say("error: no log mark: sessions over not counted");
+		return -1;
+	}
+	if ((f = fopen(d->log, "r")) == NULL) {
+		say("fopen %s: %s", d->log, strerror(errno));
 		return -1;
 	}
 	for (;;) {
