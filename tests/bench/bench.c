@@ -174,8 +174,6 @@ static struct bench {
 	struct lws_vhost *vh;
 	lws_sorted_usec_list_t sul_wake;
 	int64_t		 wake_at;	/* its deadline */
-	unsigned long	 rounds;	/* lws_service() calls */
-	unsigned	 cnt_ready, cnt_failed, cnt_bad;
 	unsigned	 err_logged;
 	unsigned	 sess;		/* session id counter */
 	/* processes */
@@ -637,10 +635,6 @@ err_line(const char *what, const struct conn *c, const char *detail)
 static void
 conn_end(struct conn *c)
 {
-	if (c->st == C_ENDED)
-		return;
-	if (c->t_ready == 0)		/* ended before `ready` */
-		B.cnt_failed++;
 	c->st = C_ENDED;
 }
 
@@ -757,7 +751,6 @@ conn_msg(struct conn *c, const char *msg, size_t len, int64_t t)
 	msg_type(msg, len, type, sizeof(type));
 	if (c->st == C_OPEN) {
 		if (strcmp(type, "ready") != 0) {
-			B.cnt_bad++;
 			err_line("first event is not ready", c, type);
 			conn_close(c);
 			return;
@@ -765,7 +758,6 @@ conn_msg(struct conn *c, const char *msg, size_t len, int64_t t)
 		c->st = C_READY;
 		c->t_ready = t;
 		c->superseded = memmem(msg, len, "\"superseded\":true", 17);
-		B.cnt_ready++;
 		if (c->autoclose)
 			conn_close(c);
 		return;
@@ -936,7 +928,6 @@ serve(int64_t deadline)
 		    left / 1000 + 1);
 		B.wake_at = deadline;
 	}
-	B.rounds++;
 	if (lws_service(B.ctx, 0) < 0)
 		die("lws_service failed");
 	return true;
