@@ -14,8 +14,9 @@
  *   -p  run only these phases: floors, connect, supersede, close, result,
  *       progress, throughput, cgroup, idle (default: all)
  *
- * One process, one single-threaded libwebsockets client context that can
- * hold every connection of the idle test at once.  The bench starts each
+ * One process, one single-threaded libwebsockets client context, and for
+ * the idle test a client of its own on epoll (its cost per event must not
+ * grow with the connections it holds).  The bench starts each
  * wstaskd it measures itself (fork + exec, --listen 127.0.0.1:0, the port
  * read from the daemon's log), and a single-process libwebsockets server
  * as the handshake floor (a forked child that accepts the upgrade and
@@ -46,7 +47,9 @@
  *   throughput   5,000 `nop` tasks with limit 10 through wstaskd, through
  *                a posix_spawn loop here and through xargs -P 10 -n 1
  *   idle         N sessions opened and held; Private_Dirty of every worker
- *                from smaps_rollup, the supervisor's, and the time to open
+ *                from smaps_rollup, the supervisor's, and the time to open;
+ *                every socket closed at once -> every session over in the
+ *                daemon's log
  *   cgroup       (root and a cgroup2 mount) the per-task cgroup steps
  *                timed here (mkdir, clone3 into it + exec + wait,
  *                cgroup.kill, rmdir) against posix_spawn + wait and a
@@ -60,6 +63,7 @@
 #include <libwebsockets.h>
 
 #include <cJSON.h>
+#include <openssl/evp.h>
 
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -70,6 +74,8 @@
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -168,8 +174,6 @@ static struct bench {
 	struct lws_vhost *vh;
 	lws_sorted_usec_list_t sul_wake;
 	int64_t		 wake_at;	/* its deadline */
-	unsigned long	 rounds;	/* lws_service() calls */
-	unsigned	 cnt_ready, cnt_failed, cnt_bad;
 	unsigned	 err_logged;
 	unsigned	 sess;		/* session id counter */
 	/* processes */
@@ -604,15 +608,21 @@ pidfd_open_pid(pid_t pid)
 
 /* An error line (the first MAX_ERR_LOG of them); detail has len bytes. */
 static void
+err_say(const char *what, const char *path, const char *detail, size_t len)
+{
+	if (B.err_logged++ < MAX_ERR_LOG)
+		say("error: %s (%s)%s%.*s", what, path, detail ? ": " : "",
+		    detail ? (int)(len > 300 ? 300 : len) : 0,
+		    detail ? detail : "");
+	else if (B.err_logged == MAX_ERR_LOG + 1)
+		say("more errors: not shown");
+}
+
+static void
 err_msg(const char *what, const struct conn *c, const char *detail,
     size_t len)
 {
-	if (B.err_logged++ < MAX_ERR_LOG)
-		say("error: %s (%s)%s%.*s", what, c ? c->path : "-",
-		    detail ? ": " : "", detail ? (int)(len > 300 ? 300 : len) :
-		    0, detail ? detail : "");
-	else if (B.err_logged == MAX_ERR_LOG + 1)
-		say("more errors: not shown");
+	err_say(what, c ? c->path : "-", detail, len);
 }
 
 static void
@@ -625,10 +635,6 @@ err_line(const char *what, const struct conn *c, const char *detail)
 static void
 conn_end(struct conn *c)
 {
-	if (c->st == C_ENDED)
-		return;
-	if (c->t_ready == 0)		/* ended before `ready` */
-		B.cnt_failed++;
 	c->st = C_ENDED;
 }
 
@@ -745,7 +751,6 @@ conn_msg(struct conn *c, const char *msg, size_t len, int64_t t)
 	msg_type(msg, len, type, sizeof(type));
 	if (c->st == C_OPEN) {
 		if (strcmp(type, "ready") != 0) {
-			B.cnt_bad++;
 			err_line("first event is not ready", c, type);
 			conn_close(c);
 			return;
@@ -753,7 +758,6 @@ conn_msg(struct conn *c, const char *msg, size_t len, int64_t t)
 		c->st = C_READY;
 		c->t_ready = t;
 		c->superseded = memmem(msg, len, "\"superseded\":true", 17);
-		B.cnt_ready++;
 		if (c->autoclose)
 			conn_close(c);
 		return;
@@ -924,7 +928,6 @@ serve(int64_t deadline)
 		    left / 1000 + 1);
 		B.wake_at = deadline;
 	}
-	B.rounds++;
 	if (lws_service(B.ctx, 0) < 0)
 		die("lws_service failed");
 	return true;
@@ -995,10 +998,11 @@ session_id(char *buf, size_t len, const char *prefix)
 }
 
 /*
- * The client's context, sized for the idle test.  lws 4.1 poll()s every
- * fd on each service round, so with thousands of sockets open a round
- * costs about a microsecond per socket.  (Its libev plugin would epoll,
- * but with it client connections never progressed here.)
+ * The client's context.  lws 4.1 poll()s every fd on each service round,
+ * so with thousands of sockets open a round costs about a microsecond per
+ * socket: the idle test has a client of its own (idle_open()).  (lws's
+ * libev plugin would epoll, but with it client connections never
+ * progressed here.)
  */
 static void
 client_create(void)
@@ -3285,148 +3289,613 @@ j_meminfo_delta(cJSON *o, const struct meminfo *a, const struct meminfo *b,
 	    a->kstack) / n);
 }
 
-/* Open up to window handshakes at a time until n are ready; returns ready. */
-static unsigned
-idle_open(struct conn **cs, unsigned n, const char *prefix, int64_t dl,
-    struct samples *lat, int64_t *decile, double (*dcpu)[2])
+/*
+ * The idle phase opens its sessions with a client of its own.  lws 4.1's
+ * default loop poll()s every descriptor on each turn, so holding n
+ * connections made each event cost O(n) here, and the last tenth of
+ * 10,000 sessions measured this client rather than the daemon.  Here:
+ * non-blocking sockets in one epoll set (level-triggered), the RFC 6455
+ * client handshake written by hand, and the first frame read and required
+ * to be `ready`.  A ready socket is then watched for hang-ups only, so a
+ * held connection costs nothing per event.  Nothing else is ever sent,
+ * and the end is a plain close(2): what a client that vanished does.
+ */
+#define IDLE_BUF	2048	/* the 101 and the first frame, while opening */
+#define IDLE_EVENTS	256	/* epoll events taken per round */
+#define WS_GUID		"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+enum idle_state { IS_NEW, IS_CONNECTING, IS_RESPONSE, IS_READY, IS_FAILED,
+	IS_DROPPED };
+
+struct idle_conn {
+	int		 ic_fd;
+	enum idle_state	 ic_st;
+	unsigned	 ic_sess;	/* its number in session_id() */
+	int64_t		 ic_start, ic_ready;
+	char		*ic_buf;	/* what arrived, until ready */
+	size_t		 ic_len, ic_hlen;	/* ic_hlen: the 101, once whole */
+	char		 ic_accept[32];	/* the Sec-WebSocket-Accept expected */
+};
+
+struct idle_run {
+	struct idle_conn *ir_c;
+	unsigned	 ir_n, ir_started, ir_ready, ir_refused, ir_failed,
+			 ir_bad, ir_dropped;
+	unsigned	 ir_window, ir_nap_us;
+	int		 ir_ep;
+	unsigned long	 ir_rounds;	/* epoll_wait() calls */
+	const char	*ir_prefix;
+	const struct target *ir_tg;
+	/* the opening: start and last ready, CPU (the bench's, and the
+	 * supervisor's and fork server's) at the start and over it */
+	int64_t		 ir_t[2];
+	double		 ir_cpu0[2], ir_cpu[2];
+	unsigned long	 ir_open_rounds;
+	/* the same CPU at each tenth */
+	pid_t		 ir_fs;
+	unsigned	 ir_next_dec;
+	int64_t		 ir_decile[10];
+	double		 ir_dcpu[10][2];
+};
+
+static void
+idle_err(const struct idle_run *r, const struct idle_conn *c,
+    const char *what, const char *detail)
 {
-	pid_t		fs = fork_server_of(B.d.pid);
-	unsigned	started = 0, i, next_dec = 1;
-	char		id[64];
+	char	path[96];
 
+	snprintf(path, sizeof(path), "/stream?session=%s-%ld-%u",
+	    r->ir_prefix, (long)getpid(), c->ic_sess);
+	err_say(what, path, detail, detail ? strlen(detail) : 0);
+}
 
-	const char	*e;
-	unsigned	 window = IDLE_WINDOW, nap = 0;
-
-	if ((e = getenv("BENCH_IDLE_WINDOW")))
-		window = (unsigned)atoi(e);
-	if ((e = getenv("BENCH_IDLE_NAP_US")))
-		nap = (unsigned)atoi(e);
-	while (B.cnt_ready + B.cnt_failed < n) {
-		while (started < n && started - B.cnt_ready - B.cnt_failed <
-		    window) {
-			cs[started] = conn_new();
-			session_id(id, sizeof(id), prefix);
-			conn_connect(cs[started++], &B.d.tg, id);
-		}
-		while (next_dec <= 10 && B.cnt_ready >= n / 10 * next_dec) {
-			/* whose CPU grows with the count: ours, or the daemon's */
-			dcpu[next_dec - 1][0] = self_cpu_s();
-			dcpu[next_dec - 1][1] = pid_cpu_s(B.d.pid) +
-			    (fs > 0 ? pid_cpu_s(fs) : 0);
-			decile[next_dec++ - 1] = now_ns();
-		}
-		if (!serve(dl))
-			break;
-		if (nap)
-			usleep(nap);
-	}
-	serve_end();
-	while (next_dec <= 10 && B.cnt_ready >= n / 10 * next_dec) {
-		dcpu[next_dec - 1][0] = self_cpu_s();
-		dcpu[next_dec - 1][1] = pid_cpu_s(B.d.pid) +
-		    (fs > 0 ? pid_cpu_s(fs) : 0);
-		decile[next_dec++ - 1] = now_ns();
-	}
-	for (i = 0; i < started; i++)
-		if (cs[i]->t_ready)
-			s_add(lat, ms(cs[i]->t_start, cs[i]->t_ready));
-	return B.cnt_ready;
+/* c is over, its fd closed (the caller counts why). */
+static void
+idle_end(struct idle_conn *c, enum idle_state st)
+{
+	if (c->ic_fd >= 0 && close(c->ic_fd) < 0)
+		say("close: %s", strerror(errno));
+	c->ic_fd = -1;
+	free(c->ic_buf);
+	c->ic_buf = NULL;
+	c->ic_st = st;
 }
 
 static void
-phase_idle(unsigned n)
+idle_fail(struct idle_run *r, struct idle_conn *c, const char *what,
+    const char *detail)
 {
-	const char	*extra[] = { "--max-sessions", NULL, "--ping-interval",
-	    "600", "--ping-timeout", "1200", NULL };
-	struct samples	 lat = { 0 }, pd = { 0 }, fds = { 0 };
-	struct meminfo	 m0, m1;
-	struct conn	**cs = xcalloc(n, sizeof(*cs));
-	char		 key[32], label[96], maxs[16], name[32];
-	cJSON		*o, *jd;
-	int64_t		 t0, t1 = 0, dl, decile[10] = { 0 };
-	unsigned	 i, ready, errors, ended_in_hold = 0, left = 0;
-	double		 cpu_b, cpu_s, dcpu0[2], dcpu[10][2] = { { 0 } };
-	unsigned long	 rounds;
-	long		 mark;
+	idle_err(r, c, what, detail);
+	idle_end(c, IS_FAILED);
+	r->ir_failed++;
+}
 
-	snprintf(maxs, sizeof(maxs), "%u", n + 100);
-	extra[1] = maxs;
-	snprintf(name, sizeof(name), "idle%u", n);
-	daemon_start(&B.d, name, 2, extra);
-	mark = log_mark(&B.d);
-	meminfo_read(&m0);
-	B.cnt_ready = B.cnt_failed = B.cnt_bad = 0;
-	cpu_b = self_cpu_s();
-	cpu_s = daemon_own_cpu(B.d.pid);
-	rounds = B.rounds;
-	t0 = now_ns();
-	dcpu0[0] = self_cpu_s();
-	dcpu0[1] = daemon_own_cpu(B.d.pid);
-	ready = idle_open(cs, n, name, deadline_ms(180000), &lat, decile, dcpu);
-	cpu_b = self_cpu_s() - cpu_b;
-	cpu_s = daemon_own_cpu(B.d.pid) -
-	    cpu_s;
-	rounds = B.rounds - rounds;
-	for (i = 0; i < n; i++)
-		if (cs[i] && cs[i]->t_ready > t1)
-			t1 = cs[i]->t_ready;
-	/* hold them a second: none may drop */
-	dl = deadline_ms(1000);
-	while (serve(dl))
-		;
-	serve_end();
-	for (i = 0; i < n; i++)
-		if (cs[i] && cs[i]->t_ready && cs[i]->st == C_ENDED)
-			ended_in_hold++;
-	errors = (n - ready) + ended_in_hold + B.cnt_bad;
-	meminfo_read(&m1);
+static bool
+idle_watch(struct idle_run *r, struct idle_conn *c, int op, uint32_t events)
+{
+	struct epoll_event	ev = { .events = events, .data.ptr = c };
 
-	snprintf(key, sizeof(key), "idle_%u", n);
-	o = cJSON_AddObjectToObject(B.jmeas, key);
-	cJSON_AddNumberToObject(o, "sessions", n);
-	cJSON_AddNumberToObject(o, "ready", ready);
-	cJSON_AddNumberToObject(o, "errors", errors);
-	cJSON_AddNumberToObject(o, "dropped_while_held", ended_in_hold);
-	cJSON_AddNumberToObject(o, "open_all_ms", t1 ? ms(t0, t1) : -1);
-	cJSON_AddNumberToObject(o, "open_rate_per_s", t1 ? ready /
-	    ((double)(t1 - t0) / 1e9) : 0);
-	cJSON_AddNumberToObject(o, "open_cpu_s_bench", cpu_b);
-	cJSON_AddNumberToObject(o, "open_cpu_s_supervisor", cpu_s);
-	cJSON_AddNumberToObject(o, "open_client_rounds", (double)rounds);
+	if (epoll_ctl(r->ir_ep, op, c->ic_fd, &ev) == 0)
+		return true;
+	idle_fail(r, c, "epoll_ctl", strerror(errno));
+	return false;
+}
+
+/* base64 of len bytes into out (4/3 of len, rounded up, plus a NUL). */
+static void
+idle_b64(const unsigned char *in, size_t len, char *out)
+{
+	EVP_EncodeBlock((unsigned char *)out, in, (int)len);
+}
+
+/* A fresh Sec-WebSocket-Key in key[25], the accept it implies in c. */
+static void
+idle_key(struct idle_conn *c, char *key)
+{
+	unsigned char	raw[16], md[EVP_MAX_MD_SIZE];
+	char		cat[96];
+	unsigned	mdlen;
+
+	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+		die("getrandom: %s", strerror(errno));
+	idle_b64(raw, sizeof(raw), key);
+	snprintf(cat, sizeof(cat), "%s%s", key, WS_GUID);
+	if (!EVP_Digest(cat, strlen(cat), md, &mdlen, EVP_sha1(), NULL))
+		die("EVP_Digest(SHA-1) failed");
+	idle_b64(md, mdlen, c->ic_accept);
+}
+
+/* The connect is done: the upgrade request goes out in one write. */
+static void
+idle_send(struct idle_run *r, struct idle_conn *c)
+{
+	char	req[512], key[32] = "";
+	int	len;
+	ssize_t	n;
+
+	idle_key(c, key);
+	len = snprintf(req, sizeof(req), "GET /stream?session=%s-%ld-%u "
+	    "HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n"
+	    "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+	    "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: " SUBPROTO
+	    "\r\n\r\n", r->ir_prefix, (long)getpid(), c->ic_sess,
+	    r->ir_tg->host, key);
+	/* a fresh socket's send buffer takes it whole, or something is off */
+	if ((n = write(c->ic_fd, req, (size_t)len)) != len) {
+		idle_fail(r, c, "write (the upgrade request)", n < 0 ?
+		    strerror(errno) : "short write");
+		return;
+	}
+	if ((c->ic_buf = malloc(IDLE_BUF)) == NULL)
+		die("malloc: %s", strerror(errno));
+	c->ic_st = IS_RESPONSE;
+	idle_watch(r, c, EPOLL_CTL_MOD, EPOLLIN | EPOLLRDHUP);
+}
+
+static void
+idle_connect_error(struct idle_run *r, struct idle_conn *c, int err)
+{
+	if (err == ECONNREFUSED) {
+		r->ir_refused++;
+		idle_err(r, c, "connection refused", NULL);
+		idle_end(c, IS_FAILED);
+		return;
+	}
+	idle_fail(r, c, "connect", strerror(err));
+}
+
+static void
+idle_start(struct idle_run *r)
+{
+	struct idle_conn	*c = &r->ir_c[r->ir_started++];
+	struct sockaddr_in	 sa = { .sin_family = AF_INET };
+
+	sa.sin_port = htons((uint16_t)r->ir_tg->port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	c->ic_sess = ++B.sess;
+	c->ic_st = IS_CONNECTING;
+	c->ic_start = now_ns();
+	c->ic_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (c->ic_fd < 0) {
+		idle_fail(r, c, "socket", strerror(errno));
+		return;
+	}
+	if (!idle_watch(r, c, EPOLL_CTL_ADD, EPOLLOUT | EPOLLRDHUP))
+		return;
+	if (connect(c->ic_fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		idle_send(r, c);
+	else if (errno != EINPROGRESS)
+		idle_connect_error(r, c, errno);
+}
+
+/* Whether the header name (any case) in line has the value val exactly. */
+static bool
+idle_header_is(const char *line, size_t len, const char *name,
+    const char *val)
+{
+	size_t	nl = strlen(name), vl = strlen(val);
+
+	if (len < nl + 1 || strncasecmp(line, name, nl) || line[nl] != ':')
+		return false;
+	line += nl + 1;
+	len -= nl + 1;
+	while (len && (*line == ' ' || *line == '\t'))
+		line++, len--;
+	while (len && (line[len - 1] == ' ' || line[len - 1] == '\t'))
+		len--;
+	return len == vl && !memcmp(line, val, vl);
+}
+
+/* The 101 in c->ic_buf[0, ic_hlen): NULL if right, else what is wrong. */
+static const char *
+idle_check_101(const struct idle_conn *c)
+{
+	const char	*p = c->ic_buf, *end = c->ic_buf + c->ic_hlen, *eol;
+	bool		 accept = false, proto = false;
+
+	if (c->ic_hlen < 13 || memcmp(p, "HTTP/1.1 101 ", 13))
+		return "the response is not 101";
+	for (; (eol = memmem(p, (size_t)(end - p), "\r\n", 2)) != NULL;
+	    p = eol + 2) {
+		accept |= idle_header_is(p, (size_t)(eol - p),
+		    "Sec-WebSocket-Accept", c->ic_accept);
+		proto |= idle_header_is(p, (size_t)(eol - p),
+		    "Sec-WebSocket-Protocol", SUBPROTO);
+	}
+	if (!accept)
+		return "no Sec-WebSocket-Accept matching the key";
+	return proto ? NULL : "no Sec-WebSocket-Protocol: " SUBPROTO;
+}
+
+/* The JSON text of the first frame: NULL if `ready`, else what is wrong. */
+static const char *
+idle_check_ready(const char *text, size_t len)
+{
+	cJSON		*j = cJSON_ParseWithLength(text, len), *t;
+	const char	*why = NULL;
+
+	t = j ? cJSON_GetObjectItemCaseSensitive(j, "type") : NULL;
+	if (j == NULL)
+		why = "the first frame is not JSON";
+	else if (!cJSON_IsString(t) || strcmp(t->valuestring, "ready"))
+		why = "the first event is not ready";
+	cJSON_Delete(j);
+	return why;
+}
+
+/*
+ * The first frame after the 101 (a whole, unmasked text frame with a 7 or
+ * 16-bit length): 1 if it was `ready`, 0 if more must come, -1 if not.
+ */
+static int
+idle_first_frame(const struct idle_conn *c, const char **why)
+{
+	const unsigned char	*p = (unsigned char *)c->ic_buf + c->ic_hlen;
+	size_t			 have = c->ic_len - c->ic_hlen, hdr = 2, plen;
+
+	if (have < 2)
+		return 0;
+	*why = "the first frame is not one unmasked text frame";
+	if (p[0] != 0x81 || (p[1] & 0x80) || (p[1] & 0x7f) == 127)
+		return -1;
+	plen = p[1] & 0x7f;
+	if (plen == 126) {
+		if (have < 4)
+			return 0;
+		plen = (size_t)p[2] << 8 | p[3];
+		hdr = 4;
+	}
+	*why = "the first frame is larger than the bench takes";
+	if (c->ic_hlen + hdr + plen > IDLE_BUF)
+		return -1;
+	if (have < hdr + plen)
+		return 0;
+	*why = idle_check_ready((const char *)p + hdr, plen);
+	return *why ? -1 : 1;
+}
+
+/* Records the decile(s) that the ready count has just reached. */
+static void
+idle_decile(struct idle_run *r)
+{
+	while (r->ir_next_dec <= 10 &&
+	    r->ir_ready >= r->ir_n / 10 * r->ir_next_dec) {
+		/* whose CPU grows with the count: ours, or the daemon's */
+		r->ir_dcpu[r->ir_next_dec - 1][0] = self_cpu_s();
+		r->ir_dcpu[r->ir_next_dec - 1][1] = pid_cpu_s(B.d.pid) +
+		    (r->ir_fs > 0 ? pid_cpu_s(r->ir_fs) : 0);
+		r->ir_decile[r->ir_next_dec++ - 1] = now_ns();
+	}
+}
+
+static void
+idle_ready(struct idle_run *r, struct idle_conn *c, int64_t t)
+{
+	/* from here on only a hang-up wakes us for it */
+	if (!idle_watch(r, c, EPOLL_CTL_MOD, EPOLLRDHUP))
+		return;
+	c->ic_ready = t;
+	c->ic_st = IS_READY;
+	free(c->ic_buf);
+	c->ic_buf = NULL;
+	r->ir_ready++;
+	idle_decile(r);
+}
+
+/* What the 101 and the first frame say so far, once more has arrived. */
+static void
+idle_parse(struct idle_run *r, struct idle_conn *c, int64_t t)
+{
+	const char	*why = NULL, *e;
+	int		 k;
+
+	if (c->ic_hlen == 0) {
+		e = memmem(c->ic_buf, c->ic_len, "\r\n\r\n", 4);
+		if (e == NULL) {
+			if (c->ic_len == IDLE_BUF)
+				idle_fail(r, c, "the response headers are "
+				    "larger than the bench takes", NULL);
+			return;
+		}
+		c->ic_hlen = (size_t)(e - c->ic_buf) + 4;
+		if ((why = idle_check_101(c)) != NULL) {
+			idle_fail(r, c, why, NULL);
+			return;
+		}
+	}
+	if ((k = idle_first_frame(c, &why)) == 1)
+		idle_ready(r, c, t);
+	else if (k < 0) {
+		r->ir_bad++;
+		idle_fail(r, c, why, NULL);
+	}
+}
+
+/* One bounded read of the 101 and the first frame. */
+static void
+idle_read(struct idle_run *r, struct idle_conn *c)
+{
+	ssize_t	n;
+	int64_t	t;
+
+	if (c->ic_len == IDLE_BUF) {
+		idle_fail(r, c, "the 101 and the first frame are larger than "
+		    "the bench takes", NULL);
+		return;
+	}
+	n = read(c->ic_fd, c->ic_buf + c->ic_len, IDLE_BUF - c->ic_len);
+	t = now_ns();
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n < 0) {
+		idle_fail(r, c, "read", strerror(errno));
+		return;
+	}
+	if (n == 0) {
+		idle_fail(r, c, "closed before ready", "end of file");
+		return;
+	}
+	c->ic_len += (size_t)n;
+	idle_parse(r, c, t);
+}
+
+static void
+idle_event(struct idle_run *r, struct idle_conn *c, uint32_t ev)
+{
+	int		err = 0;
+	socklen_t	len = sizeof(err);
+
+	switch (c->ic_st) {
+	case IS_CONNECTING:
+		if (getsockopt(c->ic_fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+			idle_fail(r, c, "getsockopt(SO_ERROR)", strerror(errno));
+		else if (err)
+			idle_connect_error(r, c, err);
+		else if (ev & (EPOLLERR | EPOLLHUP | EPOLLRDHUP))
+			idle_fail(r, c, "connect", "hung up");
+		else
+			idle_send(r, c);
+		break;
+	case IS_RESPONSE:
+		/* a hang-up with data still unread: read it first */
+		if (ev & EPOLLIN)
+			idle_read(r, c);
+		else
+			idle_fail(r, c, "closed before ready", "hang-up");
+		break;
+	case IS_READY:
+		idle_err(r, c, "dropped while held", NULL);
+		idle_end(c, IS_DROPPED);
+		r->ir_dropped++;
+		break;
+	default:
+		break;
+	}
+}
+
+/* One round: what epoll reports, waiting no later than dl. */
+static bool
+idle_serve(struct idle_run *r, int64_t dl)
+{
+	struct epoll_event	ev[IDLE_EVENTS];
+	int64_t			left = dl - now_ns();
+	int			n, i;
+
+	if (stopping() || left <= 0)
+		return false;
+	r->ir_rounds++;
+	n = epoll_wait(r->ir_ep, ev, IDLE_EVENTS, (int)(left / 1000000) + 1);
+	if (n < 0 && errno != EINTR)
+		die("epoll_wait: %s", strerror(errno));
+	for (i = 0; i < n; i++)
+		idle_event(r, ev[i].data.ptr, ev[i].events);
+	return true;
+}
+
+/* Connections that are ready or failed. */
+static unsigned
+idle_done(const struct idle_run *r)
+{
+	return r->ir_ready + r->ir_failed + r->ir_refused;
+}
+
+/* Up to the window's handshakes in flight until all n are done or dl. */
+static void
+idle_open(struct idle_run *r, int64_t dl)
+{
+	while (idle_done(r) < r->ir_n) {
+		while (r->ir_started < r->ir_n &&
+		    r->ir_started - idle_done(r) < r->ir_window)
+			idle_start(r);
+		if (idle_done(r) >= r->ir_n || !idle_serve(r, dl))
+			break;
+		if (r->ir_nap_us)
+			usleep(r->ir_nap_us);
+	}
+	idle_decile(r);
+}
+
+static void
+idle_run_init(struct idle_run *r, unsigned n, const char *prefix)
+{
+	const char	*e;
+	unsigned	 i;
+
+	memset(r, 0, sizeof(*r));
+	r->ir_n = n;
+	r->ir_prefix = prefix;
+	r->ir_tg = &B.d.tg;
+	r->ir_window = IDLE_WINDOW;
+	if ((e = getenv("BENCH_IDLE_WINDOW")) && atoi(e) > 0)
+		r->ir_window = (unsigned)atoi(e);
+	if ((e = getenv("BENCH_IDLE_NAP_US")))
+		r->ir_nap_us = (unsigned)atoi(e);
+	r->ir_next_dec = 1;
+	r->ir_fs = fork_server_of(B.d.pid);
+	r->ir_c = xcalloc(n, sizeof(*r->ir_c));
+	for (i = 0; i < n; i++)
+		r->ir_c[i].ic_fd = -1;
+	if ((r->ir_ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		die("epoll_create1: %s", strerror(errno));
+}
+
+/* Closes every connection still open (no close frame); frees all. */
+static void
+idle_run_free(struct idle_run *r)
+{
+	unsigned	i;
+
+	for (i = 0; i < r->ir_n; i++)
+		if (r->ir_c[i].ic_fd >= 0)
+			idle_end(&r->ir_c[i], r->ir_c[i].ic_st);
+	if (r->ir_ep >= 0 && close(r->ir_ep) < 0)
+		say("close: %s", strerror(errno));
+	r->ir_ep = -1;
+	free(r->ir_c);
+	r->ir_c = NULL;
+}
+
+/*
+ * Counts the daemon's `event=claim` and `event=session-over` lines from
+ * *off on, and moves *off past the whole lines read.
+ */
+static void
+idle_log_count(FILE *f, long *off, unsigned *claims, unsigned *over)
+{
+	char	line[1024];
+	size_t	len;
+
+	if (fseek(f, *off, SEEK_SET) < 0)
+		die("fseek: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		len = strlen(line);
+		if (line[len - 1] != '\n' && feof(f))
+			break;			/* a line still being written */
+		*off += (long)len;
+		*claims += strstr(line, "event=claim ") != NULL;
+		*over += strstr(line, "event=session-over ") != NULL;
+	}
+	clearerr(f);
+}
+
+/*
+ * Waits (bounded) until the daemon has logged as many sessions over as it
+ * claimed, and at least ready of them: the ms it took, -1 if it did not.
+ */
+static double
+idle_wait_over(const struct daemon *d, long mark, unsigned ready,
+    int64_t t0, unsigned *over)
+{
+	unsigned	 claims = 0;
+	int64_t		 dl = deadline_ms(120000);
+	FILE		*f;
+
+	*over = 0;
+	if (mark < 0) {
+		say("error: no log mark: sessions over not counted");
+		return -1;
+	}
+	if ((f = fopen(d->log, "r")) == NULL) {
+		say("fopen %s: %s", d->log, strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		idle_log_count(f, &mark, &claims, over);
+		if ((*over >= claims && *over >= ready) || now_ns() >= dl ||
+		    stopping())
+			break;
+		sleep_ms(2);
+	}
+	fclose(f);
+	if (*over >= claims && *over >= ready)
+		return ms(t0, now_ns());
+	say("error: the daemon saw %u of %u sessions over in 120 s", *over,
+	    claims > ready ? claims : ready);
+	return -1;
+}
+
+/* The opening's figures, in the JSON and the table. */
+static void
+idle_report_open(cJSON *o, const struct idle_run *r, struct samples *lat)
+{
+	const int64_t	*t = r->ir_t;
+	const double	*cpu = r->ir_cpu, *dcpu0 = r->ir_cpu0;
+	double		 all = t[1] ? ms(t[0], t[1]) : -1;
+	double		 rate = t[1] ? r->ir_ready / (all / 1e3) : 0;
+	const int64_t	*dec = r->ir_decile;
+	cJSON		*jd;
+	unsigned	 i, k;
+	char		 label[96];
+
+	cJSON_AddNumberToObject(o, "open_all_ms", all);
+	cJSON_AddNumberToObject(o, "open_rate_per_s", rate);
+	cJSON_AddNumberToObject(o, "open_cpu_s_bench", cpu[0]);
+	cJSON_AddNumberToObject(o, "open_cpu_s_supervisor", cpu[1]);
+	cJSON_AddNumberToObject(o, "open_client_rounds",
+	    (double)r->ir_open_rounds);
 	jd = cJSON_AddArrayToObject(o, "open_decile_ms");
 	for (i = 0; i < 10; i++)
-		cJSON_AddItemToArray(jd, cJSON_CreateNumber(decile[i] ?
-		    ms(i ? decile[i - 1] : t0, decile[i]) : -1));
-	j_stats(cJSON_AddObjectToObject(o, "connect_to_ready"), &lat, "ms");
-	idle_memory(o, n, &pd, &fds);
-	j_meminfo_delta(o, &m0, &m1, n);
+		cJSON_AddItemToArray(jd, cJSON_CreateNumber(dec[i] ?
+		    ms(i ? dec[i - 1] : t[0], dec[i]) : -1));
+	for (k = 0; k < 2; k++) {
+		jd = cJSON_AddArrayToObject(o, k ? "open_decile_cpu_s_daemon" :
+		    "open_decile_cpu_s_bench");
+		for (i = 0; i < 10; i++)
+			cJSON_AddItemToArray(jd, cJSON_CreateNumber(
+			    r->ir_dcpu[i][k] - (i ? r->ir_dcpu[i - 1][k] :
+			    dcpu0[k])));
+	}
+	j_stats(cJSON_AddObjectToObject(o, "connect_to_ready"), lat, "ms");
 
-	snprintf(label, sizeof(label), "%u idle sessions: connect -> ready", n);
-	tbl_row(label, &lat);
+	snprintf(label, sizeof(label), "%u idle sessions: connect -> ready",
+	    r->ir_n);
+	tbl_row(label, lat);
 	fprintf(B.tbl, "  %-48s %5u errors, all open in %.2f s (%.0f/s)\n", "",
-	    errors, t1 ? ms(t0, t1) / 1e3 : -1.0, t1 ? ready /
-	    ((double)(t1 - t0) / 1e9) : 0.0);
+	    r->ir_n - r->ir_ready + r->ir_dropped, all / 1e3, rate);
 	fprintf(B.tbl, "  %-48s first tenth %.2f s, last tenth %.2f s; CPU: "
-	    "bench %.1f s (%lu rounds), supervisor and fork server %.1f s\n", "    opening:",
-	    decile[0] ? ms(t0, decile[0]) / 1e3 : -1.0,
-	    decile[9] && decile[8] ? ms(decile[8], decile[9]) / 1e3 : -1.0,
-	    cpu_b, rounds, cpu_s);
+	    "bench %.1f s (%lu epoll rounds), supervisor and fork server "
+	    "%.1f s\n", "    opening:", dec[0] ? ms(t[0], dec[0]) / 1e3 : -1.0,
+	    dec[9] && dec[8] ? ms(dec[8], dec[9]) / 1e3 : -1.0, cpu[0],
+	    r->ir_open_rounds, cpu[1]);
 	fprintf(B.tbl, "  %-48s bench %.2f / %.2f s, supervisor and fork "
 	    "server %.2f / %.2f s\n", "    CPU in the first / last tenth:",
-	    dcpu[0][0] - dcpu0[0], dcpu[9][0] - dcpu[8][0],
-	    dcpu[0][1] - dcpu0[1], dcpu[9][1] - dcpu[8][1]);
-	jd = cJSON_AddArrayToObject(o, "open_decile_cpu_s_bench");
-	for (i = 0; i < 10; i++)
-		cJSON_AddItemToArray(jd, cJSON_CreateNumber(dcpu[i][0] -
-		    (i ? dcpu[i - 1][0] : dcpu0[0])));
-	jd = cJSON_AddArrayToObject(o, "open_decile_cpu_s_daemon");
-	for (i = 0; i < 10; i++)
-		cJSON_AddItemToArray(jd, cJSON_CreateNumber(dcpu[i][1] -
-		    (i ? dcpu[i - 1][1] : dcpu0[1])));
+	    r->ir_dcpu[0][0] - dcpu0[0], r->ir_dcpu[9][0] - r->ir_dcpu[8][0],
+	    r->ir_dcpu[0][1] - dcpu0[1], r->ir_dcpu[9][1] - r->ir_dcpu[8][1]);
+}
+
+/* The errors, by kind: every session that was not ready and held. */
+static unsigned
+idle_report_errors(cJSON *o, const struct idle_run *r)
+{
+	unsigned	errors = r->ir_n - r->ir_ready + r->ir_dropped;
+
+	cJSON_AddNumberToObject(o, "sessions", r->ir_n);
+	cJSON_AddNumberToObject(o, "ready", r->ir_ready);
+	cJSON_AddNumberToObject(o, "errors", errors);
+	cJSON_AddNumberToObject(o, "refused", r->ir_refused);
+	cJSON_AddNumberToObject(o, "failed", r->ir_failed);
+	cJSON_AddNumberToObject(o, "first_frame_not_ready", r->ir_bad);
+	cJSON_AddNumberToObject(o, "not_ready_by_deadline", r->ir_n -
+	    idle_done(r));
+	cJSON_AddNumberToObject(o, "dropped_while_held", r->ir_dropped);
+	cJSON_AddNumberToObject(o, "open_window", r->ir_window);
+	return errors;
+}
+
+/* The memory figures (after the hold), in the JSON and the table. */
+static void
+idle_report_memory(cJSON *o, unsigned n, const struct meminfo *m0,
+    const struct meminfo *m1, struct samples *pd)
+{
+	struct samples	fds = { 0 };
+
+	idle_memory(o, n, pd, &fds);
+	j_meminfo_delta(o, m0, m1, n);
 	fprintf(B.tbl, "  %-48s p50 %.0f  p90 %.0f  max %.0f  total %.1f MiB"
-	    "\n", "    worker Private_Dirty KiB:", s_q(&pd, 0.5),
-	    s_q(&pd, 0.9), s_q(&pd, 1), s_sum(&pd) / 1024);
+	    "\n", "    worker Private_Dirty KiB:", s_q(pd, 0.5),
+	    s_q(pd, 0.9), s_q(pd, 1), s_sum(pd) / 1024);
 	fprintf(B.tbl, "  %-48s %ld KiB; bench client %ld KiB\n",
 	    "    supervisor Private_Dirty:",
 	    pid_kib(B.d.pid, "smaps_rollup", "Private_Dirty"),
@@ -3436,35 +3905,81 @@ phase_idle(unsigned n)
 	    s_q(&fds, 1), pid_kib(B.d.pid, "status", "FDSize"));
 	fprintf(B.tbl, "  %-48s %.0f KiB (page tables %.0f, slab %.0f, "
 	    "kernel stacks %.0f)\n", "    system memory per session:",
-	    (double)(m0.avail - m1.avail) / n,
-	    (double)(m1.ptables - m0.ptables) / n,
-	    (double)(m1.slab - m0.slab) / n,
-	    (double)(m1.kstack - m0.kstack) / n);
+	    (double)(m0->avail - m1->avail) / n,
+	    (double)(m1->ptables - m0->ptables) / n,
+	    (double)(m1->slab - m0->slab) / n,
+	    (double)(m1->kstack - m0->kstack) / n);
+	s_free(&fds);
+}
+
+/* Closes every connection at once; the daemon must see each session over. */
+static void
+idle_close_all(cJSON *o, struct idle_run *r, long mark)
+{
+	int64_t		t0 = now_ns();
+	unsigned	over;
+	double		t;
+
+	idle_run_free(r);
+	t = idle_wait_over(&B.d, mark, r->ir_ready, t0, &over);
+	cJSON_AddNumberToObject(o, "close_all_ms", t);
+	cJSON_AddNumberToObject(o, "sessions_over_after_close", over);
+	fprintf(B.tbl, "  %-48s %u sessions over in the daemon's log %.0f ms "
+	    "after the close\n", "    closing (plain close(2) each):", over,
+	    t);
+}
+
+static void
+phase_idle(unsigned n)
+{
+	const char	*extra[] = { "--max-sessions", NULL, "--ping-interval",
+	    "600", "--ping-timeout", "1200", NULL };
+	struct samples	 lat = { 0 }, pd = { 0 };
+	struct meminfo	 m0, m1;
+	struct idle_run	 r;
+	char		 key[32], maxs[16], name[32];
+	cJSON		*o;
+	int64_t		 dl;
+	unsigned	 i, errors;
+	long		 mark;
+
+	snprintf(maxs, sizeof(maxs), "%u", n + 100);
+	extra[1] = maxs;
+	snprintf(name, sizeof(name), "idle%u", n);
+	daemon_start(&B.d, name, 2, extra);
+	mark = log_mark(&B.d);
+	meminfo_read(&m0);
+	idle_run_init(&r, n, name);
+	r.ir_cpu0[0] = self_cpu_s();
+	r.ir_cpu0[1] = daemon_own_cpu(B.d.pid);
+	r.ir_t[0] = now_ns();
+	idle_open(&r, deadline_ms(180000));
+	r.ir_cpu[0] = self_cpu_s() - r.ir_cpu0[0];
+	r.ir_cpu[1] = daemon_own_cpu(B.d.pid) - r.ir_cpu0[1];
+	r.ir_open_rounds = r.ir_rounds;
+	for (i = 0; i < n; i++)
+		if (r.ir_c[i].ic_ready) {
+			s_add(&lat, ms(r.ir_c[i].ic_start, r.ir_c[i].ic_ready));
+			if (r.ir_c[i].ic_ready > r.ir_t[1])
+				r.ir_t[1] = r.ir_c[i].ic_ready;
+		}
+	/* hold them a second: none may drop */
+	dl = deadline_ms(1000);
+	while (idle_serve(&r, dl))
+		;
+	snprintf(key, sizeof(key), "idle_%u", n);
+	o = cJSON_AddObjectToObject(B.jmeas, key);
+	errors = idle_report_errors(o, &r);
+	idle_report_open(o, &r, &lat);
+	meminfo_read(&m1);
+	idle_report_memory(o, n, &m0, &m1, &pd);
 	phase_failures(&B.d, key, mark);
 	say("%u idle sessions: %u ready, %u errors, Private_Dirty p50 %.0f "
-	    "KiB", n, ready, errors, s_q(&pd, 0.5));
-
-	/* close them all from our side, then stop the daemon */
-	for (i = 0; i < n; i++)
-		if (cs[i] && !cs[i]->gone)
-			conn_close(cs[i]);
-	dl = deadline_ms(120000);
-	for (;;) {
-		for (left = 0, i = 0; i < n; i++)
-			left += cs[i] && !cs[i]->gone;
-		if (!left || !serve(dl))
-			break;
-	}
-	serve_end();
-	cJSON_AddNumberToObject(o, "close_all_ms", ms(t0, now_ns()) -
-	    (t1 ? ms(t0, t1) : 0) - 1000);
-	for (i = 0; i < n; i++)
-		conn_free(cs[i]);
-	free(cs);
+	    "KiB", n, r.ir_ready, errors, s_q(&pd, 0.5));
+	idle_close_all(o, &r, mark);
 	daemon_stop(&B.d);
 	s_free(&lat);
 	s_free(&pd);
-	s_free(&fds);
 }
 
 /* ------------------------------------------------------------------ */
