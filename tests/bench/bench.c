@@ -1572,8 +1572,9 @@ phase_tcp_floor(void)
  * The floor of a process per session, run in a fresh exec of this
  * program (linked like wstaskd, and as small as a supervisor): n times
  * fork, in the child nothing (bare) or a libwebsockets context and vhost
- * configured like a worker's created and destroyed, exit(0); reaped by
- * the parent.  CPU of the parent (schedstat) and of its reaped children
+ * configured like a worker's created and destroyed, then the exit a
+ * worker makes (worker_exit: _exit(0) after a flush, skipping the
+ * libraries' exit handlers); reaped by the parent.  CPU of the parent (schedstat) and of its reaped children
  * (getrusage: microseconds) per session, for both, on stdout.
  */
 static bool	wait_exit_precise(pid_t, unsigned, int64_t *, int *);
@@ -1595,8 +1596,10 @@ sfloor_series(unsigned n, bool ctx)
 			struct lws_context_creation_info info;
 			struct lws_context *c;
 
-			if (!ctx)
-				exit(0);
+			if (!ctx) {
+				fflush(NULL);
+				_exit(0);
+			}
 			memset(&info, 0, sizeof(info));
 			info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
 			info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
@@ -1610,7 +1613,8 @@ sfloor_series(unsigned n, bool ctx)
 			    lws_create_vhost(c, &info) == NULL)
 				_exit(1);
 			lws_context_destroy(c);
-			exit(0);
+			fflush(NULL);
+			_exit(0);
 		}
 		while (waitpid(pid, &st, 0) < 0)
 			if (errno != EINTR)
