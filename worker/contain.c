@@ -11,9 +11,9 @@
  *
  * When a task's leader has exited its cgroup is killed with cgroup.kill,
  * and the task has finished only once cgroup.events says "populated 0":
- * the worker's epoll descriptor (watch.c) waits for EPOLLPRI on every
- * cgroup.events of the session (kernfs signals each change of the file
- * so).  Not inotify: closing an inotify instance that lost watches
+ * one epoll descriptor, adopted into the loop, waits for EPOLLPRI on
+ * every cgroup.events of the session (kernfs signals each change of the
+ * file so).  Not inotify: closing an inotify instance that lost watches
  * waits for an SRCU grace period, measured at 15 ms added to every
  * worker's exit, and so to every supersede.  Empty task cgroups are removed at once; the session
  * cgroup when the worker exits.
@@ -43,17 +43,19 @@
 static int
 contain_watch(struct wk *k, int dirfd, const char *what)
 {
-	int	fd, saved;
+	struct epoll_event	ev;
+	int			fd;
 
 	if ((fd = openat(dirfd, "cgroup.events", O_RDONLY | O_CLOEXEC)) < 0) {
 		log_warn("open %s/cgroup.events", what);
 		return -1;
 	}
-	/* NULL: watch.c tells a cgroup's event from a pipe's by it. */
-	if (watch_add(k, fd, EPOLLPRI | EPOLLET, NULL) < 0) {
-		saved = errno;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLPRI | EPOLLET;
+	ev.data.fd = fd;
+	if (epoll_ctl(k->k_ep_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		log_warn("epoll_ctl %s/cgroup.events", what);
 		close(fd);
-		errno = saved;
 		return -1;
 	}
 	return fd;
@@ -62,8 +64,21 @@ contain_watch(struct wk *k, int dirfd, const char *what)
 static int
 contain_epoll(struct wk *k)
 {
-	if (watch_open(k) < 0)
+	lws_sock_file_fd_type	u;
+
+	if ((k->k_ep_fd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+		log_warn("epoll_create1");
 		return -1;
+	}
+	u.filefd = (lws_filefd_type)(intptr_t)k->k_ep_fd;
+	k->k_ep_wsi = lws_adopt_descriptor_vhost(k->k_vh,
+	    LWS_ADOPT_RAW_FILE_DESC, u, "wstask.v1", NULL);
+	if (k->k_ep_wsi == NULL) {
+		log_warnx("cannot adopt the epoll descriptor");
+		close(k->k_ep_fd);
+		k->k_ep_fd = -1;
+		return -1;
+	}
 	return (k->k_cg_ev = contain_watch(k, k->k_cg_fd, k->k_cg_path)) < 0 ?
 	    -1 : 0;
 }
@@ -88,7 +103,7 @@ contain_session(struct wk *k)
 	if (cfg->cgroup_dir == NULL || k->k_cg)
 		return;
 	k->k_cg = true;
-	k->k_cg_fd = k->k_cg_ev = -1;
+	k->k_cg_fd = k->k_ep_fd = k->k_cg_ev = -1;
 	snprintf(name, sizeof(name), CGROUP_SESSION_FMT, (long)getpid());
 	if (asprintf(&k->k_cg_path, "%s/%s", cfg->cgroup_dir, name) < 0) {
 		k->k_cg_path = NULL;
@@ -307,16 +322,20 @@ contain_emptied(struct wk *k)
 	return NULL;
 }
 
-/*
- * A cgroup.events changed (watch.c took the edge-triggered events, which
- * is all they need: the files say the rest).  Tasks whose cgroup is
- * empty have finished.
- */
+/* A cgroup.events changed: tasks whose cgroup is empty have finished. */
 void
 contain_events(struct wk *k)
 {
-	struct task	*t;
+	struct epoll_event	 ev[32];
+	struct task		*t;
+	int			 n;
 
+	/* Edge-triggered: taking the events is all; the files say the rest. */
+	while ((n = epoll_wait(k->k_ep_fd, ev, 32, 0)) == 32 ||
+	    (n < 0 && errno == EINTR))
+		;
+	if (n < 0)
+		log_warn("epoll_wait");
 	/* One at a time: finishing a task may free its batch. */
 	while ((t = contain_emptied(k)) != NULL)
 		batch_task_done(k, t, t->t_status);

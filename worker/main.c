@@ -415,26 +415,37 @@ worker_go(struct wk *k, enum going why)
 static int
 worker_raw_rx(struct wk *k, struct lws *wsi)
 {
+	struct task	*t;
+
 	if (wsi == k->k_ctl_wsi)
 		return ctl_read(k);
 	if (wsi == k->k_sig_wsi) {
 		reap_signals(k);
 		return 0;
 	}
-	if (wsi == k->k_ep_wsi)
-		watch_events(k);
+	if (wsi == k->k_ep_wsi) {
+		contain_events(k);
+		return 0;
+	}
+	/* A pipe at EOF (or past --max-output) is closed by returning -1. */
+	if ((t = lws_get_opaque_user_data(wsi)) != NULL)
+		return task_read(k, t, wsi) ? -1 : 0;
 	return 0;
 }
 
 static void
 worker_raw_closed(struct wk *k, struct lws *wsi)
 {
+	struct task	*t = lws_get_opaque_user_data(wsi);
+
 	if (wsi == k->k_ctl_wsi)
 		k->k_ctl_wsi = NULL;
 	else if (wsi == k->k_sig_wsi)
 		k->k_sig_wsi = NULL;
 	else if (wsi == k->k_ep_wsi)
 		k->k_ep_wsi = NULL;
+	else if (t)
+		task_pipe_closing(k, t, wsi);
 }
 
 static int

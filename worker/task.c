@@ -10,14 +10,12 @@
  * way in a cgroup of their own.  No shell is ever involved: the path is
  * --tasks/NAME and argv is [NAME].
  *
- * The pipes' read ends are in the worker's own epoll set (watch.c).
+ * The pipes' read ends are adopted into the worker's libwebsockets loop.
  * stdout is kept up to --max-output (one byte more kills the task),
  * stderr as a ring of its last STDERR_TAIL bytes (and, with "log", as
  * lines: tasklog.c); fd 3 is progress.c's.
  */
 #include <sys/mman.h>
-
-#include <sys/epoll.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +33,8 @@
 #define DRAIN_ERR_MAX	(1024 * 1024)	/* stderr read after exit, at most */
 #define ENV_MAX		8
 #define PROGRESS_FD	3	/* SPEC 7.1; WSTASK_PROGRESS_FD says so */
+
+enum { P_OUT = 0, P_ERR, P_PROG, NPIPES };	/* a task's pipes */
 
 static int
 task_stdin(struct wk *k, const struct task *t)
@@ -68,41 +68,67 @@ task_stdin(struct wk *k, const struct task *t)
 	return fd;
 }
 
-static void	task_detach(struct wk *k, struct rend *r);
+static void	task_detach(struct lws **wsip);
+
+/* The read end fd in the loop; NULL with errno set (fd closed) if not. */
+static struct lws *
+task_adopt(struct wk *k, struct task *t, int fd)
+{
+	lws_sock_file_fd_type	 u;
+	struct lws		*wsi;
+	int			 saved;
+
+	/* A blocking pipe would hang the whole worker in its reads. */
+	if (fd_set_nonblock(fd) < 0) {
+		saved = errno;
+		log_warn("fcntl O_NONBLOCK");
+		close(fd);
+		errno = saved;
+		return NULL;
+	}
+	u.filefd = (lws_filefd_type)(intptr_t)fd;
+	wsi = lws_adopt_descriptor_vhost(k->k_vh, LWS_ADOPT_RAW_FILE_DESC, u,
+	    "wstask.v1", NULL);
+	if (wsi == NULL) {
+		/* lws 4.1.6 leaves a raw fd it could not adopt open. */
+		log_warnx("cannot adopt a pipe of %s: no room in the loop",
+		    t->t_name);
+		close(fd);
+		errno = EMFILE;
+		return NULL;
+	}
+	lws_set_opaque_user_data(wsi, t);
+	return wsi;
+}
+
+static struct lws **
+task_pipe_slot(struct task *t, int which)
+{
+	return which == P_OUT ? &t->t_out : which == P_ERR ? &t->t_err :
+	    &t->t_prog;
+}
 
 /*
- * Every read end into the epoll set, readers first: a handler must never
- * run with nobody reading it.  -1 with errno set (every read end closed).
+ * Every read end into the loop, readers first: a handler must never run
+ * with nobody reading it.  -1 with errno set (every read end closed).
  */
 static int
 task_readers(struct wk *k, struct task *t, int p[NPIPES][2])
 {
-	struct rend	*r;
-	int		 i, saved;
+	int	i, j, saved;
 
-	for (i = 0; i < NPIPES; i++)
-		t->t_pipe[i] = (struct rend){ .r_task = t, .r_fd = p[i][0],
-		    .r_open = true };
-	if (watch_open(k) < 0)
-		goto fail;
 	for (i = 0; i < NPIPES; i++) {
-		r = &t->t_pipe[i];
-		/* A fresh read end has no other status flag to keep. */
-		if (fcntl(r->r_fd, F_SETFL, O_NONBLOCK) < 0) {
-			log_warn("fcntl O_NONBLOCK");
-			goto fail;
-		}
-		if (watch_add(k, r->r_fd, EPOLLIN, r) < 0)
-			goto fail;
-		r->r_in_set = r->r_watched = true;
+		if ((*task_pipe_slot(t, i) = task_adopt(k, t, p[i][0])) != NULL)
+			continue;
+		saved = errno;
+		for (j = 0; j < i; j++)
+			task_detach(task_pipe_slot(t, j));
+		for (j = i + 1; j < NPIPES; j++)
+			close(p[j][0]);
+		errno = saved;
+		return -1;
 	}
 	return 0;
-fail:
-	saved = errno;
-	for (i = 0; i < NPIPES; i++)
-		task_detach(k, &t->t_pipe[i]);
-	errno = saved;
-	return -1;
 }
 
 /* 0, or the error number of the posix_spawn_file_actions call. */
@@ -222,7 +248,7 @@ task_spawn(struct wk *k, struct task *t)
 		close(p[i][1]);
 	if (rc != 0) {
 		for (i = 0; i < NPIPES; i++)
-			task_detach(k, &t->t_pipe[i]);
+			task_detach(task_pipe_slot(t, i));
 		errno = rc;
 		return -1;
 	}
@@ -369,83 +395,108 @@ task_read_err(struct wk *k, struct task *t, int fd, size_t budget,
 	return RD_MORE;
 }
 
-/* A read end is readable or hung up (watch.c): read it, close it at EOF. */
-void
-task_pipe_ready(struct wk *k, struct rend *r)
+/* From the pipe's readable callback; nonzero: close this pipe. */
+int
+task_read(struct wk *k, struct task *t, struct lws *wsi)
 {
-	struct task	*t = r->r_task;
-	int		 rc;
+	int	fd = lws_get_socket_fd(wsi), rc;
 
-	if (!r->r_open || !r->r_watched)
-		return;		/* closed or paused since the event came */
 	if (t->t_state != T_RUNNING)
-		rc = RD_CLOSE;
-	else if (r == &t->t_pipe[P_OUT])
-		rc = task_read_out(k, t, r->r_fd, READ_BUDGET);
-	else if (r == &t->t_pipe[P_ERR])
-		rc = task_read_err(k, t, r->r_fd, READ_BUDGET, false);
+		return 1;
+	if (wsi == t->t_out)
+		rc = task_read_out(k, t, fd, READ_BUDGET);
+	else if (wsi == t->t_err)
+		rc = task_read_err(k, t, fd, READ_BUDGET, false);
 	else
-		rc = progress_read(k, t, r->r_fd, READ_BUDGET);
-	if (rc == RD_CLOSE)
-		task_detach(k, r);
+		rc = progress_read(k, t, fd, READ_BUDGET);
+	if (rc != RD_CLOSE)
+		return 0;
+	lws_set_opaque_user_data(wsi, NULL);
+	if (wsi == t->t_out)
+		t->t_out = NULL;
+	else if (wsi == t->t_err)
+		t->t_err = NULL;
+	else
+		t->t_prog = NULL;
+	return 1;
 }
 
-static void
-task_detach(struct wk *k, struct rend *r)
+/*
+ * libwebsockets closes a pipe by itself when its last writer is gone and
+ * the pipe is not being read (paused while the client is choked: poll
+ * then reports only POLLHUP).  What is still in it is the task's output:
+ * read it now, while the fd is still open.
+ */
+void
+task_pipe_closing(struct wk *k, struct task *t, struct lws *wsi)
 {
-	if (!r->r_open)
+	int	fd = lws_get_socket_fd(wsi);
+
+	if (wsi == t->t_out) {
+		if (t->t_state == T_RUNNING)
+			while (task_read_out(k, t, fd, SIZE_MAX) == RD_MORE)
+				;
+		t->t_out = NULL;
+	} else if (wsi == t->t_err) {
+		if (t->t_state == T_RUNNING)
+			task_read_err(k, t, fd, DRAIN_ERR_MAX, true);
+		t->t_err = NULL;
+	} else if (wsi == t->t_prog) {
+		if (t->t_state == T_RUNNING)
+			progress_drain(k, t, fd);
+		t->t_prog = NULL;
+	}
+}
+
+/*
+ * Closes a pipe at once: it is never the wsi being serviced here (a pipe
+ * closes itself from its own callback by returning -1), and its slot is
+ * needed by the next task's pipes.
+ */
+static void
+task_detach(struct lws **wsip)
+{
+	struct lws	*wsi = *wsip;
+
+	if (wsi == NULL)
 		return;
-	if (r->r_in_set)
-		watch_del(k, r->r_fd);
-	if (close(r->r_fd) < 0)
-		log_warn("close pipe of %s", r->r_task->t_name);
-	r->r_open = r->r_in_set = r->r_watched = false;
+	*wsip = NULL;
+	lws_set_opaque_user_data(wsi, NULL);
+	lws_set_timeout(wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_SYNC);
 }
 
 /*
  * The leader has exited and its group was killed: what is left in the
- * pipes is the rest of its output, read whether paused or not.  A
- * descendant that escaped the group may keep a pipe open; it is not
- * waited for.
+ * pipes is the rest of its output.  A descendant that escaped the group
+ * may keep a pipe open; it is not waited for.
  */
 void
 task_drain(struct wk *k, struct task *t)
 {
-	struct rend	*r = t->t_pipe;
-
-	if (r[P_OUT].r_open)
-		while (task_read_out(k, t, r[P_OUT].r_fd, SIZE_MAX) == RD_MORE)
+	if (t->t_out) {
+		while (task_read_out(k, t, lws_get_socket_fd(t->t_out),
+		    SIZE_MAX) == RD_MORE)
 			;
-	if (r[P_ERR].r_open)
-		task_read_err(k, t, r[P_ERR].r_fd, DRAIN_ERR_MAX, true);
-	if (r[P_PROG].r_open)
-		progress_drain(k, t, r[P_PROG].r_fd);
-	task_detach(k, &r[P_OUT]);
-	task_detach(k, &r[P_ERR]);
-	task_detach(k, &r[P_PROG]);
-}
-
-/*
- * A paused pipe asks for no event, edge-triggered: else a hung-up one
- * would report EPOLLHUP at every wakeup.  Asking again for EPOLLIN
- * reports what is waiting at once.
- */
-static void
-task_watch(struct wk *k, struct rend *r, bool on)
-{
-	if (!r->r_open || r->r_watched == on)
-		return;
-	if (watch_mod(k, r->r_fd, on ? EPOLLIN : EPOLLET, r) == 0)
-		r->r_watched = on;
+		task_detach(&t->t_out);
+	}
+	if (t->t_err) {
+		task_read_err(k, t, lws_get_socket_fd(t->t_err), DRAIN_ERR_MAX,
+		    true);
+		task_detach(&t->t_err);
+	}
+	if (t->t_prog) {
+		progress_drain(k, t, lws_get_socket_fd(t->t_prog));
+		task_detach(&t->t_prog);
+	}
 }
 
 void
 task_pause_pipes(struct task *t, bool paused)
 {
-	struct wk	*k = t->t_batch->b_wk;
-
-	task_watch(k, &t->t_pipe[P_OUT], !paused);
-	task_watch(k, &t->t_pipe[P_ERR], !paused);
+	if (t->t_out)
+		lws_rx_flow_control(t->t_out, paused ? 0 : 1);
+	if (t->t_err)
+		lws_rx_flow_control(t->t_err, paused ? 0 : 1);
 }
 
 /* The result is sent: its output is not needed any more. */
@@ -462,12 +513,11 @@ task_release(struct task *t)
 void
 task_free(struct wk *k, struct task *t)
 {
-	int	i;
-
 	lws_sul_cancel(&t->t_sul);
 	contain_task_end(k, t);
-	for (i = 0; i < NPIPES; i++)
-		task_detach(k, &t->t_pipe[i]);
+	task_detach(&t->t_out);
+	task_detach(&t->t_err);
+	task_detach(&t->t_prog);
 	task_release(t);
 	free(t->t_id);
 	free(t->t_name);

@@ -53,16 +53,6 @@ struct lbuf {			/* a line being read from a pipe */
 
 struct progress;		/* progress.c */
 
-enum { P_OUT = 0, P_ERR, P_PROG, NPIPES };	/* a task's pipes */
-
-struct rend {			/* a pipe's read end, in the worker's epoll */
-	struct task		*r_task;
-	int			 r_fd;
-	bool			 r_open;	/* r_fd is the task's */
-	bool			 r_in_set;	/* in k_ep_fd's set */
-	bool			 r_watched;	/* ... for EPOLLIN: not paused */
-};
-
 struct task {
 	char			*t_id;
 	char			*t_name;	/* handler */
@@ -70,7 +60,9 @@ struct task {
 	uint64_t		 t_timeout_ms;	/* effective, 0 none */
 	enum task_state		 t_state;
 	pid_t			 t_pid;		/* also its process group */
-	struct rend		 t_pipe[NPIPES];	/* stdout, stderr, fd 3 */
+	struct lws		*t_out;		/* adopted stdout read end */
+	struct lws		*t_err;		/* adopted stderr read end */
+	struct lws		*t_prog;	/* adopted fd 3 read end */
 	struct progress		*t_progress;	/* NULL until fd 3 is read */
 	struct lbuf		*t_log;		/* "log": the line being read */
 	char			*t_buf;		/* stdout */
@@ -185,9 +177,7 @@ struct wk {
 	char			*k_cg_path;
 	unsigned long		 k_cg_seq;	/* task cgroups made */
 	int			 k_cg_ev;	/* the session's cgroup.events */
-
-	/* watch.c: task pipes and cgroup.events, one fd in the loop */
-	int			 k_ep_fd;	/* valid while k_ep_wsi is set */
+	int			 k_ep_fd;	/* epoll of every cgroup.events */
 	struct lws		*k_ep_wsi;
 
 	/* leaving */
@@ -301,8 +291,10 @@ void		 batch_choke(struct wk *k);
 /* task.c */
 int		 task_spawn(struct wk *k, struct task *t);
 void		 task_signal(struct task *t, int sig);
-void		 task_pipe_ready(struct wk *k, struct rend *r);
+int		 task_read(struct wk *k, struct task *t, struct lws *wsi);
 void		 task_drain(struct wk *k, struct task *t);
+void		 task_pipe_closing(struct wk *k, struct task *t,
+		    struct lws *wsi);
 void		 task_pause_pipes(struct task *t, bool paused);
 ssize_t		 task_read_fd(const struct task *t, int fd, void *buf,
 		    size_t len, const char *what);
@@ -348,13 +340,6 @@ void		 contain_events(struct wk *k);
 void		 contain_task_end(struct wk *k, struct task *t);
 bool		 contain_session_left(struct wk *k);
 void		 contain_free(struct wk *k);
-
-/* watch.c: the worker's own epoll descriptor */
-int		 watch_open(struct wk *k);
-int		 watch_add(struct wk *k, int fd, uint32_t events, void *ptr);
-int		 watch_mod(struct wk *k, int fd, uint32_t events, void *ptr);
-void		 watch_del(struct wk *k, int fd);
-void		 watch_events(struct wk *k);
 
 /* reap.c */
 void		 reap_signals(struct wk *k);
