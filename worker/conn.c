@@ -7,11 +7,10 @@
  * Messages are assembled from libwebsockets' fragments up to
  * --max-message (over it: close 1009 before parsing anything).  Events
  * are queued and written in order, small ones framed together into one
- * send (conn_write_some).  While
- * more than OUTQ_HIGH bytes wait, the connection is "choked": the batch
- * stops reading task output and starting tasks, and the client is not
- * read either, so a client that does not read cannot make the worker's
- * memory grow, whatever it sends.
+ * send (conn_write_some).  While more than OUTQ_HIGH bytes wait, the
+ * connection is "choked": the batch stops reading task output and
+ * starting tasks, and the client is not read either, so a client that
+ * does not read cannot make the worker's memory grow, whatever it sends.
  */
 #include <sys/socket.h>
 
@@ -238,8 +237,8 @@ conn_frame(unsigned char *p, const struct outmsg *m)
  * Writes the head event, or the small ones in a row from it: lws_write
  * sends each frame by itself, a send and a wakeup of the client each,
  * so several are framed here, exactly as libwebsockets frames them (no
- * extension is ever negotiated: the vhosts offer none), and written raw
- * in one send; libwebsockets keeps what the socket does not take, as for
+ * extension is ever negotiated: the vhosts offer none; never HTTP/2: the
+ * TLS vhost's ALPN is http/1.1), and written raw in one send; libwebsockets keeps what the socket does not take, as for
  * any write.  -1 when the connection failed.
  */
 static int
