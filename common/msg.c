@@ -147,6 +147,17 @@ msg_decode(const uint8_t *buf, size_t len, struct msg *m, char *err,
 	return 0;
 }
 
+/* A record's header; len is at most MSG_DATA_MAX. */
+void
+msg_header(uint8_t hdr[MSG_HDR_LEN], enum msg_type type, uint8_t arg,
+    size_t len)
+{
+	hdr[0] = (uint8_t)type;
+	hdr[1] = arg;
+	hdr[2] = (uint8_t)(len & 0xff);
+	hdr[3] = (uint8_t)(len >> 8);
+}
+
 int
 msg_send(int fd, enum msg_type type, uint8_t arg, const char *data,
     size_t len, int passfd, char *err, size_t errlen)
@@ -165,10 +176,7 @@ msg_send(int fd, enum msg_type type, uint8_t arg, const char *data,
 		errno = EMSGSIZE;
 		return -1;
 	}
-	hdr[0] = (uint8_t)type;
-	hdr[1] = arg;
-	hdr[2] = (uint8_t)(len & 0xff);
-	hdr[3] = (uint8_t)(len >> 8);
+	msg_header(hdr, type, arg, len);
 	iov[0].iov_base = hdr;
 	iov[0].iov_len = sizeof(hdr);
 	iov[1].iov_base = (void *)(uintptr_t)data;

@@ -90,6 +90,8 @@ struct msg {
 	char		 data[MSG_DATA_MAX + 1];	/* NUL-terminated copy */
 };
 
+void		 msg_header(uint8_t hdr[MSG_HDR_LEN], enum msg_type type,
+		    uint8_t arg, size_t len);
 int		 msg_send(int fd, enum msg_type type, uint8_t arg,
 		    const char *data, size_t len, int passfd,
 		    char *err, size_t errlen);

@@ -6,11 +6,11 @@
  *
  * Messages are assembled from libwebsockets' fragments up to
  * --max-message (over it: close 1009 before parsing anything).  Events
- * are queued and written one per writeable callback, in order.  While
- * more than OUTQ_HIGH bytes wait, the connection is "choked": the batch
- * stops reading task output and starting tasks, and the client is not
- * read either, so a client that does not read cannot make the worker's
- * memory grow, whatever it sends.
+ * are queued and written in order, small ones framed together into one
+ * send (conn_write_some).  While more than OUTQ_HIGH bytes wait, the
+ * connection is "choked": the batch stops reading task output and
+ * starting tasks, and the client is not read either, so a client that
+ * does not read cannot make the worker's memory grow, whatever it sends.
  */
 #include <sys/socket.h>
 
@@ -23,6 +23,8 @@
 #include "worker.h"
 
 #define WRITE_BURST	32	/* events written per writeable callback */
+#define COALESCE_MAX	(16 * 1024)	/* small events framed into one send */
+#define FRAME_HDR_MAX	4	/* a text frame's header, payload < 65536 */
 
 void
 conn_title(struct wk *k)
@@ -201,6 +203,70 @@ conn_unchoke(struct wk *k)
 	batch_resume(k);
 }
 
+static void
+conn_dequeue(struct wk *k)
+{
+	struct outmsg	*m = k->k_qhead;
+
+	if ((k->k_qhead = m->q_next) == NULL)
+		k->k_qtail = &k->k_qhead;
+	k->k_qbytes -= m->q_len;
+	free(m);
+}
+
+/* m as one final text frame at p, as a server sends it (no mask). */
+static size_t
+conn_frame(unsigned char *p, const struct outmsg *m)
+{
+	size_t	h = 2;
+
+	p[0] = 0x81;
+	if (m->q_len < 126)
+		p[1] = (unsigned char)m->q_len;
+	else {
+		p[1] = 126;
+		p[2] = (unsigned char)(m->q_len >> 8);
+		p[3] = (unsigned char)m->q_len;
+		h = 4;
+	}
+	memcpy(p + h, m->q_buf + LWS_PRE, m->q_len);
+	return h + m->q_len;
+}
+
+/*
+ * Writes the head event, or the small ones in a row from it: lws_write
+ * sends each frame by itself, a send and a wakeup of the client each,
+ * so several are framed here, exactly as libwebsockets frames them (no
+ * extension is ever negotiated: the vhosts offer none; never HTTP/2: the
+ * TLS vhost's ALPN is http/1.1), and written raw in one send; libwebsockets keeps what the socket does not take, as for
+ * any write.  -1 when the connection failed.
+ */
+static int
+conn_write_some(struct wk *k, struct lws *wsi, int *budget)
+{
+	unsigned char	 buf[LWS_PRE + COALESCE_MAX];
+	struct outmsg	*m = k->k_qhead;
+	size_t		 len = 0;
+	int		 n = 0;
+
+	for (; m && n < *budget && len + FRAME_HDR_MAX + m->q_len <=
+	    COALESCE_MAX; m = m->q_next, n++)
+		len += conn_frame(buf + LWS_PRE + len, m);
+	if (n < 2) {
+		m = k->k_qhead;
+		n = 1;
+		if (lws_write(wsi, m->q_buf + LWS_PRE, m->q_len,
+		    LWS_WRITE_TEXT) < (int)m->q_len)
+			return -1;
+	} else if (lws_write(wsi, buf + LWS_PRE, len, LWS_WRITE_RAW) <
+	    (int)len)
+		return -1;
+	*budget -= n;
+	while (n-- > 0)
+		conn_dequeue(k);
+	return 0;
+}
+
 /*
  * Writes queued events, several per callback: a poll round per small
  * event would cost more than the event.  Stops when libwebsockets had to
@@ -209,20 +275,14 @@ conn_unchoke(struct wk *k)
 int
 conn_writeable(struct wk *k, struct lws *wsi)
 {
-	struct outmsg	*m;
-	int		 n, budget = WRITE_BURST;
-	bool		 wrote = false;
+	int	budget = WRITE_BURST;
+	bool	wrote = false;
 
-	while ((m = k->k_qhead) != NULL && budget-- > 0) {
-		n = lws_write(wsi, m->q_buf + LWS_PRE, m->q_len, LWS_WRITE_TEXT);
-		if (n < (int)m->q_len) {
+	while (k->k_qhead != NULL && budget > 0) {
+		if (conn_write_some(k, wsi, &budget) < 0) {
 			log_warnx("lws_write failed session=%s", k->k_session);
 			return -1;
 		}
-		if ((k->k_qhead = m->q_next) == NULL)
-			k->k_qtail = &k->k_qhead;
-		k->k_qbytes -= m->q_len;
-		free(m);
 		wrote = true;
 		if (lws_partial_buffered(wsi))
 			break;

@@ -282,6 +282,7 @@ worker_free_batches(struct wk *k)
 	lws_sul_cancel(&k->k_sul_fill);
 	lws_sul_cancel(&k->k_sul_handshake);
 	lws_sul_cancel(&k->k_sul_alive);
+	ctl_reports_send(k);
 	if (k->k_next)
 		batch_free(k->k_next);
 	if (k->k_cur)

@@ -35,6 +35,8 @@
 #define HTTP_PROTOCOL_NAME_MAX	64	/* lws's longest subprotocol name + 1 */
 #define CLOSE_WAIT_USEC	1000000		/* longest wait for a close ack */
 #define LINE_CUT	4096		/* a progress line, a log piece (SPEC 7) */
+#define CTL_REPORTS_MAX	32		/* reports held for one sendmmsg */
+#define CTL_REPORT_LEN	(MSG_HDR_LEN + TASK_NAME_MAX + 24)	/* one, sent */
 
 struct cJSON;			/* cJSON.h: only its users include it */
 struct wk;
@@ -163,6 +165,12 @@ struct wk {
 	bool			 k_metrics_failed;
 	bool			 k_draining;	/* wstaskctl drain: /healthz 503 */
 
+	/* ctl.c: reports held until the loop comes round */
+	uint8_t			 k_rep[CTL_REPORTS_MAX][CTL_REPORT_LEN];
+	size_t			 k_replen[CTL_REPORTS_MAX];
+	unsigned		 k_nrep;
+	lws_sorted_usec_list_t	 k_sul_rep;
+
 	/* batches */
 	struct batch		*k_cur;		/* running or cancelling */
 	struct batch		*k_next;	/* newest run waiting for k_cur */
@@ -205,6 +213,7 @@ void		 ctl_task(struct wk *k, const struct task *t, enum msg_task what);
 void		 ctl_unstarted(struct wk *k, const struct batch *b);
 void		 ctl_batch(struct wk *k, enum metrics_batch outcome);
 int		 ctl_metrics_ask(struct wk *k);
+void		 ctl_reports_send(struct wk *k);
 
 /* conn.c: the connection: adoption, messages in, events out, close */
 void		 conn_adopt(struct wk *k, int fd, bool tls, const char *peer);
