@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -44,8 +45,8 @@ ctl_reports_send(struct wk *k)
 	lws_sul_cancel(&k->k_sul_rep);
 	memset(mm, 0, sizeof(mm[0]) * k->k_nrep);
 	for (i = 0; i < k->k_nrep; i++) {
-		iov[i].iov_base = k->k_rep[i];
-		iov[i].iov_len = k->k_replen[i];
+		iov[i].iov_base = k->k_rep->h_rec[i];
+		iov[i].iov_len = k->k_rep->h_len[i];
 		mm[i].msg_hdr.msg_iov = &iov[i];
 		mm[i].msg_hdr.msg_iovlen = 1;
 	}
@@ -63,6 +64,13 @@ ctl_reports_send(struct wk *k)
 	k->k_nrep = 0;
 }
 
+void
+ctl_free(struct wk *k)
+{
+	free(k->k_rep);
+	k->k_rep = NULL;
+}
+
 static void
 ctl_reports_due(lws_sorted_usec_list_t *sul)
 {
@@ -75,14 +83,22 @@ ctl_report(struct wk *k, enum msg_type type, uint8_t arg, const char *data,
     size_t len)
 {
 	uint8_t	*r;
+	char	 err[128];
 
+	if (k->k_rep == NULL && (k->k_rep = malloc(sizeof(*k->k_rep))) == NULL) {
+		log_warn("malloc: reports sent one by one");
+		if (msg_send(CTL_FD, type, arg, data, len, -1, err,
+		    sizeof(err)) < 0)
+			log_warnx("%s", err);
+		return;
+	}
 	if (k->k_nrep == CTL_REPORTS_MAX)
 		ctl_reports_send(k);
-	r = k->k_rep[k->k_nrep];
+	r = k->k_rep->h_rec[k->k_nrep];
 	msg_header(r, type, arg, len);
 	if (len)
 		memcpy(r + MSG_HDR_LEN, data, len);
-	k->k_replen[k->k_nrep++] = MSG_HDR_LEN + len;
+	k->k_rep->h_len[k->k_nrep++] = MSG_HDR_LEN + len;
 	if (k->k_nrep == 1)
 		lws_sul_schedule(k->k_ctx, 0, &k->k_sul_rep, ctl_reports_due,
 		    0);

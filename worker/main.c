@@ -303,6 +303,7 @@ worker_free(struct wk *k)
 	close(k->k_nullfd);
 	close(k->k_tasks_fd);
 	contain_free(k);
+	ctl_free(k);
 }
 
 /*

@@ -38,6 +38,15 @@
 #define CTL_REPORTS_MAX	32		/* reports held for one sendmmsg */
 #define CTL_REPORT_LEN	(MSG_HDR_LEN + TASK_NAME_MAX + 24)	/* one, sent */
 
+/*
+ * Reports held for one sendmmsg (ctl.c).  Allocated at a session's first
+ * report, not in struct wk: an idle worker never dirties the page.
+ */
+struct ctl_held {
+	size_t			 h_len[CTL_REPORTS_MAX];
+	uint8_t			 h_rec[CTL_REPORTS_MAX][CTL_REPORT_LEN];
+};
+
 struct cJSON;			/* cJSON.h: only its users include it */
 struct wk;
 struct batch;
@@ -166,8 +175,7 @@ struct wk {
 	bool			 k_draining;	/* wstaskctl drain: /healthz 503 */
 
 	/* ctl.c: reports held until the loop comes round */
-	uint8_t			 k_rep[CTL_REPORTS_MAX][CTL_REPORT_LEN];
-	size_t			 k_replen[CTL_REPORTS_MAX];
+	struct ctl_held		*k_rep;		/* at the first report */
 	unsigned		 k_nrep;
 	lws_sorted_usec_list_t	 k_sul_rep;
 
@@ -214,6 +222,7 @@ void		 ctl_unstarted(struct wk *k, const struct batch *b);
 void		 ctl_batch(struct wk *k, enum metrics_batch outcome);
 int		 ctl_metrics_ask(struct wk *k);
 void		 ctl_reports_send(struct wk *k);
+void		 ctl_free(struct wk *k);
 
 /* conn.c: the connection: adoption, messages in, events out, close */
 void		 conn_adopt(struct wk *k, int fd, bool tls, const char *peer);
