@@ -241,17 +241,38 @@ conn_frame(unsigned char *p, const struct outmsg *m)
  * TLS vhost's ALPN is http/1.1), and written raw in one send; libwebsockets keeps what the socket does not take, as for
  * any write.  -1 when the connection failed.
  */
+static bool
+conn_coalesce(struct wk *k, int budget)
+{
+	const struct outmsg	*m = k->k_qhead;
+
+	if (budget < 2 || m->q_next == NULL || 2 * FRAME_HDR_MAX + m->q_len +
+	    m->q_next->q_len > COALESCE_MAX)
+		return false;
+	/*
+	 * On the heap, kept: on the stack its 16 KiB would put every call
+	 * below it deeper, and an idle worker would keep those pages dirty.
+	 */
+	if (k->k_wbuf == NULL &&
+	    (k->k_wbuf = malloc(LWS_PRE + COALESCE_MAX)) == NULL) {
+		log_warn("malloc: events written one by one");
+		return false;
+	}
+	return true;
+}
+
 static int
 conn_write_some(struct wk *k, struct lws *wsi, int *budget)
 {
-	unsigned char	 buf[LWS_PRE + COALESCE_MAX];
+	unsigned char	*buf = k->k_wbuf;
 	struct outmsg	*m = k->k_qhead;
 	size_t		 len = 0;
 	int		 n = 0;
 
-	for (; m && n < *budget && len + FRAME_HDR_MAX + m->q_len <=
-	    COALESCE_MAX; m = m->q_next, n++)
-		len += conn_frame(buf + LWS_PRE + len, m);
+	if (conn_coalesce(k, *budget))
+		for (buf = k->k_wbuf; m && n < *budget && len + FRAME_HDR_MAX +
+		    m->q_len <= COALESCE_MAX; m = m->q_next, n++)
+			len += conn_frame(buf + LWS_PRE + len, m);
 	if (n < 2) {
 		m = k->k_qhead;
 		n = 1;

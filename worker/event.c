@@ -93,6 +93,8 @@ outq_free(struct wk *k)
 	k->k_qhead = NULL;
 	k->k_qtail = &k->k_qhead;
 	k->k_qbytes = 0;
+	free(k->k_wbuf);
+	k->k_wbuf = NULL;
 }
 
 static cJSON *

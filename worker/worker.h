@@ -139,6 +139,8 @@ struct wk {
 	struct lws_vhost	*k_vh;		/* plain */
 	struct lws_vhost	*k_vh_tls;	/* NULL without --ssl-cert */
 	struct lws		*k_conn;	/* the connection, NULL once gone */
+	unsigned char		*k_wbuf;	/* LWS_PRE + COALESCE_MAX, conn.c:
+						   at the first coalesced write */
 	struct lws		*k_ctl_wsi;
 	struct lws		*k_sig_wsi;
 	int			 k_sigfd;
