@@ -24,15 +24,20 @@ conc_reset() { rm -rf "$WT_DIR/concurrency" "$WT_DIR/running"; }
 # conc_max: the highest concurrency a conc task saw at its start.
 conc_max() { sort -n "$WT_DIR/concurrency" 2>/dev/null | tail -n 1; }
 
-# live_children PID: PID's children still alive after the whole scan.  A
-# scan of /proc is no snapshot: it can read a task that was then reaped
-# and, further on, the task started after it; the second look drops the
-# first, since its successor exists only once it is gone.
+# live_children PID: PID's children still PID's children after the whole
+# scan.  A scan of /proc is no snapshot: it can read a task that was then
+# reaped and, further on, the task started after it; the second look drops
+# the first, since its successor exists only once it is gone.  The second
+# look checks the parent, not only that the pid is alive: on a busy machine
+# (pid_max 32768) a reaped task's pid can already be someone else's.
 live_children() {
-	local p
+	local p line fields
 	for p in $(children "$1"); do
-		alive "$p" && echo "$p"
+		{ read -r line < "/proc/$p/stat"; } 2>/dev/null || continue
+		read -ra fields <<< "${line##*) }"
+		[ "${fields[1]}" = "$1" ] && echo "$p"
 	done
+	return 0
 }
 
 # sample_children PID NAME BATCH: until NAME has BATCH's done, count PID's
