@@ -25,10 +25,21 @@ static struct config	fz_cfg;
 static void
 fuzz_init(void)
 {
+	struct lws_context_creation_info info;
 	const char	*dir = getenv("FUZZ_TASKS");
 
 	fz_cfg.tasks_dir = realpath(dir ? dir : "tests/handlers", NULL);
 	if (fz_cfg.tasks_dir == NULL)
+		abort();
+	/*
+	 * A context that is never serviced: a rejected batch's report to the
+	 * supervisor is held on its timer list (worker/ctl.c), as in a worker.
+	 */
+	memset(&info, 0, sizeof(info));
+	info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
+	info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+	lws_set_log_level(0, NULL);
+	if ((fz_wk.k_ctx = lws_create_context(&info)) == NULL)
 		abort();
 	fz_cfg.limit = 10;
 	fz_cfg.max_batch = 1000;
