@@ -158,18 +158,39 @@ msg_header(uint8_t hdr[MSG_HDR_LEN], enum msg_type type, uint8_t arg,
 	hdr[3] = (uint8_t)(len >> 8);
 }
 
-int
-msg_send(int fd, enum msg_type type, uint8_t arg, const char *data,
-    size_t len, int passfd, char *err, size_t errlen)
+/* sendmsg() of iov, with passfd (unless -1) riding on it as SCM_RIGHTS. */
+ssize_t
+msg_sendfd(int fd, struct iovec *iov, int iovcnt, int passfd)
 {
-	uint8_t		 hdr[MSG_HDR_LEN];
-	struct iovec	 iov[2];
 	struct msghdr	 mh;
 	union {
 		struct cmsghdr	hdr;
 		char		buf[CMSG_SPACE(sizeof(int))];
 	} cmsg;
 	struct cmsghdr	*cm;
+
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = iov;
+	mh.msg_iovlen = (size_t)iovcnt;
+	if (passfd >= 0) {
+		memset(&cmsg, 0, sizeof(cmsg));
+		mh.msg_control = cmsg.buf;
+		mh.msg_controllen = sizeof(cmsg.buf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &passfd, sizeof(int));
+	}
+	return sendmsg(fd, &mh, MSG_NOSIGNAL);
+}
+
+int
+msg_send(int fd, enum msg_type type, uint8_t arg, const char *data,
+    size_t len, int passfd, char *err, size_t errlen)
+{
+	uint8_t		 hdr[MSG_HDR_LEN];
+	struct iovec	 iov[2];
 
 	if (len > MSG_DATA_MAX) {
 		snprintf(err, errlen, "%s: payload too long", msg_type_name(type));
@@ -181,20 +202,7 @@ msg_send(int fd, enum msg_type type, uint8_t arg, const char *data,
 	iov[0].iov_len = sizeof(hdr);
 	iov[1].iov_base = (void *)(uintptr_t)data;
 	iov[1].iov_len = len;
-	memset(&mh, 0, sizeof(mh));
-	mh.msg_iov = iov;
-	mh.msg_iovlen = len ? 2 : 1;
-	if (passfd >= 0) {
-		memset(&cmsg, 0, sizeof(cmsg));
-		mh.msg_control = cmsg.buf;
-		mh.msg_controllen = sizeof(cmsg.buf);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &passfd, sizeof(int));
-	}
-	if (sendmsg(fd, &mh, MSG_NOSIGNAL) < 0) {
+	if (msg_sendfd(fd, iov, len ? 2 : 1, passfd) < 0) {
 		snprintf(err, errlen, "sendmsg(%s): %s", msg_type_name(type),
 		    strerror(errno));
 		return -1;
@@ -202,12 +210,17 @@ msg_send(int fd, enum msg_type type, uint8_t arg, const char *data,
 	return 0;
 }
 
-/* Returns 1 for a record, 0 at EOF, -1 on error (errno EAGAIN: none yet). */
-int
-msg_recv(int fd, struct msg *m, int *passfd, char *err, size_t errlen)
+/*
+ * recvmsg() into buf (descriptors close-on-exec): the bytes read, 0 at
+ * EOF, and in *passfd the descriptor that came with them (-1: none); or
+ * -1 with errno.  A record that carried more than one descriptor
+ * (EPROTO) or did not fit (EMSGSIZE) is an error too, and every
+ * descriptor it carried is closed: a malformed record must not leak them.
+ */
+ssize_t
+msg_recvfd(int fd, void *buf, size_t len, int flags, int *passfd)
 {
-	uint8_t		 buf[MSG_HDR_LEN + MSG_DATA_MAX + 1];
-	struct iovec	 iov = { buf, sizeof(buf) };
+	struct iovec	 iov = { buf, len };
 	struct msghdr	 mh;
 	union {
 		struct cmsghdr	hdr;
@@ -219,18 +232,14 @@ msg_recv(int fd, struct msg *m, int *passfd, char *err, size_t errlen)
 	int		 got = -1, one;
 	bool		 extra = false;
 
+	*passfd = -1;
 	memset(&mh, 0, sizeof(mh));
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
 	mh.msg_control = cmsg.buf;
 	mh.msg_controllen = sizeof(cmsg.buf);
-	n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-	if (n < 0) {
-		snprintf(err, errlen, "recvmsg: %s", strerror(errno));
-		return -1;
-	}
-	if (n == 0)
-		return 0;
+	if ((n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | flags)) <= 0)
+		return n;
 	/* Every descriptor that came is ours to close, however many. */
 	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
 		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
@@ -247,23 +256,44 @@ msg_recv(int fd, struct msg *m, int *passfd, char *err, size_t errlen)
 			}
 		}
 	}
-	if (extra) {
-		snprintf(err, errlen, "more than one descriptor");
-		errno = EPROTO;
-	} else if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
-		snprintf(err, errlen, "record truncated");
-		errno = EMSGSIZE;
-	} else if (msg_decode(buf, (size_t)n, m, err, errlen) < 0) {
-		errno = EPROTO;
-	} else {
-		if (passfd)
-			*passfd = got;
-		else if (got >= 0)
-			close(got);
-		return 1;
+	if (!extra && !(mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+		*passfd = got;
+		return n;
 	}
-	/* A malformed record must not leak the descriptor it carried. */
 	if (got >= 0)
 		close(got);
+	errno = extra ? EPROTO : EMSGSIZE;
 	return -1;
+}
+
+/* Returns 1 for a record, 0 at EOF, -1 on error (errno EAGAIN: none yet). */
+int
+msg_recv(int fd, struct msg *m, int *passfd, char *err, size_t errlen)
+{
+	uint8_t		 buf[MSG_HDR_LEN + MSG_DATA_MAX + 1];
+	ssize_t		 n;
+	int		 got;
+
+	if ((n = msg_recvfd(fd, buf, sizeof(buf), MSG_DONTWAIT, &got)) < 0) {
+		if (errno == EPROTO)
+			snprintf(err, errlen, "more than one descriptor");
+		else if (errno == EMSGSIZE)
+			snprintf(err, errlen, "record truncated");
+		else
+			snprintf(err, errlen, "recvmsg: %s", strerror(errno));
+		return -1;
+	}
+	if (n == 0)
+		return 0;
+	if (msg_decode(buf, (size_t)n, m, err, errlen) < 0) {
+		if (got >= 0)
+			close(got);
+		errno = EPROTO;
+		return -1;
+	}
+	if (passfd)
+		*passfd = got;
+	else if (got >= 0)
+		close(got);
+	return 1;
 }

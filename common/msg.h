@@ -34,6 +34,9 @@
 #ifndef WSTASKD_MSG_H
 #define WSTASKD_MSG_H
 
+#include <sys/types.h>
+#include <sys/uio.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -95,6 +98,9 @@ void		 msg_header(uint8_t hdr[MSG_HDR_LEN], enum msg_type type,
 int		 msg_send(int fd, enum msg_type type, uint8_t arg,
 		    const char *data, size_t len, int passfd,
 		    char *err, size_t errlen);
+ssize_t		 msg_sendfd(int fd, struct iovec *iov, int iovcnt, int passfd);
+ssize_t		 msg_recvfd(int fd, void *buf, size_t len, int flags,
+		    int *passfd);
 int		 msg_recv(int fd, struct msg *m, int *passfd,
 		    char *err, size_t errlen);
 int		 msg_decode(const uint8_t *buf, size_t len, struct msg *m,

@@ -30,7 +30,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -52,34 +51,6 @@ struct forker_answer {
 	int32_t		fa_pid;		/* > 0, or -1 */
 	int32_t		fa_errno;
 };
-
-/* The one descriptor a request carries; -1 if none came. */
-static int
-forker_recv(int sock, ssize_t *n)
-{
-	char		 byte;
-	struct iovec	 iov = { &byte, 1 };
-	struct msghdr	 mh;
-	union {
-		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(sizeof(int))];
-	} cmsg;
-	struct cmsghdr	*cm;
-	int		 fd = -1;
-
-	memset(&mh, 0, sizeof(mh));
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cmsg.buf;
-	mh.msg_controllen = sizeof(cmsg.buf);
-	if ((*n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC)) <= 0)
-		return -1;
-	cm = CMSG_FIRSTHDR(&mh);
-	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
-	    cm->cmsg_len == CMSG_LEN(sizeof(int)))
-		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-	return fd;
-}
 
 /* One worker, or the errno of why not. */
 static void
@@ -108,6 +79,7 @@ static noreturn void
 forker_main(const struct config *cfg, int sock)
 {
 	ssize_t	n;
+	char	byte;
 	int	wfd;
 
 	if (sock != CTL_FD) {
@@ -119,15 +91,14 @@ forker_main(const struct config *cfg, int sock)
 	log_set_role("forker");
 	title_set("fork server");
 	for (;;) {
-		wfd = forker_recv(CTL_FD, &n);
+		n = msg_recvfd(CTL_FD, &byte, 1, 0, &wfd);
 		if (n == 0)
 			exit(0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno != EPROTO && errno != EMSGSIZE)
 			fatal("recvmsg");
-		}
-		forker_serve(cfg, wfd);
+		forker_serve(cfg, wfd);	/* -1: EPROTO answered */
 	}
 }
 
@@ -168,6 +139,15 @@ forker_start(struct supervisor *sv)
 	return 0;
 }
 
+/* There is no fork server any more: the next worker may start one. */
+static void
+forker_forget(struct supervisor *sv)
+{
+	close(sv->sv_forker_fd);
+	sv->sv_forker_fd = -1;
+	sv->sv_forker = 0;
+}
+
 /* Ends the fork server now, reaped here: nothing waits on it. */
 void
 forker_stop(struct supervisor *sv)
@@ -176,9 +156,7 @@ forker_stop(struct supervisor *sv)
 
 	if (pid <= 0)
 		return;
-	close(sv->sv_forker_fd);
-	sv->sv_forker_fd = -1;
-	sv->sv_forker = 0;
+	forker_forget(sv);
 	if (kill(pid, SIGKILL) < 0)
 		log_warn("kill %ld SIGKILL", (long)pid);
 	while (waitpid(pid, NULL, 0) < 0)
@@ -197,9 +175,7 @@ forker_reaped(struct supervisor *sv, pid_t pid, int status)
 
 	if (pid != sv->sv_forker)
 		return false;
-	close(sv->sv_forker_fd);
-	sv->sv_forker_fd = -1;
-	sv->sv_forker = 0;
+	forker_forget(sv);
 	sv->sv_forker_retry = now_usec() + FORKER_RETRY;
 	if (WIFSIGNALED(status))
 		log_warnx("event=fork-server-exit pid=%ld signal=%s",
@@ -220,32 +196,6 @@ forker_lost(struct supervisor *sv, const char *what)
 	sv->sv_forker_retry = now_usec() + FORKER_RETRY;
 }
 
-static int
-forker_ask(struct supervisor *sv, int wfd)
-{
-	char		 byte = 'S';
-	struct iovec	 iov = { &byte, 1 };
-	struct msghdr	 mh;
-	union {
-		struct cmsghdr	hdr;
-		char		buf[CMSG_SPACE(sizeof(int))];
-	} cmsg;
-	struct cmsghdr	*cm;
-
-	memset(&mh, 0, sizeof(mh));
-	memset(&cmsg, 0, sizeof(cmsg));
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cmsg.buf;
-	mh.msg_controllen = sizeof(cmsg.buf);
-	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &wfd, sizeof(int));
-	return sendmsg(sv->sv_forker_fd, &mh, MSG_NOSIGNAL) < 0 ? -1 : 0;
-}
-
 /*
  * A worker on wfd, created by the fork server: its pid, or -1 with errno
  * (the clone failed: counted and backed off like a failed fork), or 0 if
@@ -256,11 +206,13 @@ pid_t
 forker_spawn(struct supervisor *sv, int wfd)
 {
 	struct forker_answer	a;
+	char			byte = 'S';
+	struct iovec		iov = { &byte, 1 };
 	ssize_t			n;
 
 	if (forker_start(sv) < 0)
 		return 0;
-	if (forker_ask(sv, wfd) < 0) {
+	if (msg_sendfd(sv->sv_forker_fd, &iov, 1, wfd) < 0) {
 		forker_lost(sv, strerror(errno));
 		return 0;
 	}

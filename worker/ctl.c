@@ -77,33 +77,6 @@ ctl_reports_due(lws_sorted_usec_list_t *sul)
 	ctl_reports_send(lws_container_of(sul, struct wk, k_sul_rep));
 }
 
-/* Holds a report (len <= CTL_REPORT_LEN - MSG_HDR_LEN) for the next send. */
-static void
-ctl_report(struct wk *k, enum msg_type type, uint8_t arg, const char *data,
-    size_t len)
-{
-	uint8_t	*r;
-	char	 err[128];
-
-	if (k->k_rep == NULL && (k->k_rep = malloc(sizeof(*k->k_rep))) == NULL) {
-		log_warn("malloc: reports sent one by one");
-		if (msg_send(CTL_FD, type, arg, data, len, -1, err,
-		    sizeof(err)) < 0)
-			log_warnx("%s", err);
-		return;
-	}
-	if (k->k_nrep == CTL_REPORTS_MAX)
-		ctl_reports_send(k);
-	r = k->k_rep->h_rec[k->k_nrep];
-	msg_header(r, type, arg, len);
-	if (len)
-		memcpy(r + MSG_HDR_LEN, data, len);
-	k->k_rep->h_len[k->k_nrep++] = MSG_HDR_LEN + len;
-	if (k->k_nrep == 1)
-		lws_sul_schedule(k->k_ctx, 0, &k->k_sul_rep, ctl_reports_due,
-		    0);
-}
-
 static void
 ctl_send_arg(struct wk *k, enum msg_type type, uint8_t arg, const char *data,
     size_t len)
@@ -117,6 +90,30 @@ ctl_send_arg(struct wk *k, enum msg_type type, uint8_t arg, const char *data,
 		if (type == MSG_CLAIM)
 			worker_go(k, GO_SHUTDOWN);
 	}
+}
+
+/* Holds a report (len <= CTL_REPORT_LEN - MSG_HDR_LEN) for the next send. */
+static void
+ctl_report(struct wk *k, enum msg_type type, uint8_t arg, const char *data,
+    size_t len)
+{
+	uint8_t	*r;
+
+	if (k->k_rep == NULL && (k->k_rep = malloc(sizeof(*k->k_rep))) == NULL) {
+		log_warn("malloc: reports sent one by one");
+		ctl_send_arg(k, type, arg, data, len);
+		return;
+	}
+	if (k->k_nrep == CTL_REPORTS_MAX)
+		ctl_reports_send(k);
+	r = k->k_rep->h_rec[k->k_nrep];
+	msg_header(r, type, arg, len);
+	if (len)
+		memcpy(r + MSG_HDR_LEN, data, len);
+	k->k_rep->h_len[k->k_nrep++] = MSG_HDR_LEN + len;
+	if (k->k_nrep == 1)
+		lws_sul_schedule(k->k_ctx, 0, &k->k_sul_rep, ctl_reports_due,
+		    0);
 }
 
 static void
