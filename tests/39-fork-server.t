@@ -9,14 +9,6 @@
 # and it is gone when the daemon is.
 . "$(dirname "$0")/lib.sh"
 
-# fork_server PID: the child of PID titled "fork server", if any.
-fork_server() {
-	local p
-	for p in $(children "$1"); do
-		grep -q 'fork server' "/proc/$p/cmdline" 2>/dev/null && echo "$p"
-	done
-	return 0
-}
 one_fork_server() { [ "$(fork_server "$T_DPID" | wc -l)" = 1 ]; }
 ppid_of() { local l; read -r l < "/proc/$1/stat" && l=${l##*) } && set -- $l && echo "$2"; }
 nfds() { ls "/proc/$1/fd" | wc -l; }

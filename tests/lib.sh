@@ -15,6 +15,7 @@
 #   close_client NAME            alive PID, all_alive/all_dead PID...
 #   expect NAME REGEX [SECS]     ok/fail/check DESC [CMD...]
 #   wait_for SECS CMD...         public_copy USER          (for --user)
+#   children/spares/fork_server PID, titled PID TEXT (from /proc)
 #   at_exit CMD                  plan N                    (optional)
 #   skip_all REASON
 #
@@ -409,14 +410,18 @@ children() {
 	done
 }
 
-# spares PID: the children of PID titled as spare workers.
-spares() {
+# titled PID TEXT: the children of PID whose title (cmdline) has TEXT.
+titled() {
 	local p
 	for p in $(children "$1"); do
-		grep -q 'worker (spare)' "/proc/$p/cmdline" 2>/dev/null && echo "$p"
+		grep -qF -- "$2" "/proc/$p/cmdline" 2>/dev/null && echo "$p"
 	done
 	return 0
 }
+# spares PID: the children of PID titled as spare workers.
+spares() { titled "$1" 'worker (spare)'; }
+# fork_server PID: the child of PID titled as its fork server, if any.
+fork_server() { titled "$1" 'fork server'; }
 
 # The EXIT trap: the file's at_exit commands, then everything started here
 # is stopped, the daemon log scanned, and the plan printed (see the header).

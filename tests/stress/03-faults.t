@@ -45,11 +45,8 @@ set_nproc() {
 # limit, CLONE_PARENT or not).
 set_nproc_daemon() {
 	local p
-	set_nproc "$T_DPID" "$1" || return
-	for p in $(children "$T_DPID"); do
-		if grep -q 'fork server' "/proc/$p/cmdline" 2>/dev/null; then
-			set_nproc "$p" "$1" || return
-		fi
+	for p in "$T_DPID" $(fork_server "$T_DPID"); do
+		set_nproc "$p" "$1" || return
 	done
 }
 forkfail_lines() { grep -c 'event=fork-failed' "$WT_DIR/daemon.log"; }

@@ -48,19 +48,9 @@ sup_fds() { ls "/proc/$T_DPID/fd" 2>/dev/null | wc -l; }
 sup_rss() { awk '/^VmRSS/ { print $2 }' "/proc/$T_DPID/status"; }
 # The supervisor's children but its fork server: workers, and zombies.
 sup_workers() {
-	local p n=0
-	for p in $(children "$T_DPID"); do
-		grep -q 'fork server' "/proc/$p/cmdline" 2>/dev/null || n=$((n + 1))
-	done
-	echo "$n"
+	echo $(($(children "$T_DPID" | wc -l) - $(fork_server "$T_DPID" | wc -l)))
 }
-sup_spares() {
-	local p n=0
-	for p in $(children "$T_DPID"); do
-		grep -q 'worker (spare)' "/proc/$p/cmdline" 2>/dev/null && n=$((n + 1))
-	done
-	echo "$n"
-}
+sup_spares() { spares "$T_DPID" | wc -l; }
 sup_zombies() {
 	local p n=0 st
 	for p in $(children "$T_DPID"); do
