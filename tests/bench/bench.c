@@ -408,9 +408,12 @@ read_small(const char *path, char *buf, size_t len)
 	return n;
 }
 
-/* The children of parent (at most max stored); returns how many found. */
+/*
+ * Calls fn for each child of parent found in /proc, until it returns
+ * true; returns how many children it was called for.
+ */
 static size_t
-proc_children(pid_t parent, pid_t *out, size_t max)
+proc_each_child(pid_t parent, bool (*fn)(pid_t, void *), void *arg)
 {
 	struct dirent	*de;
 	char		 path[300], buf[512], *p;
@@ -428,12 +431,38 @@ proc_children(pid_t parent, pid_t *out, size_t max)
 		    (p = strrchr(buf, ')')) == NULL ||
 		    sscanf(p + 1, " %*c %ld", &ppid) != 1 || ppid != parent)
 			continue;
-		if (n < max)
-			out[n] = (pid_t)atol(de->d_name);
 		n++;
+		if (fn((pid_t)atol(de->d_name), arg))
+			break;
 	}
 	closedir(d);
 	return n;
+}
+
+struct pid_list {
+	pid_t	*out;
+	size_t	 max, n;
+};
+
+static bool
+pid_list_add(pid_t pid, void *arg)
+{
+	struct pid_list	*l = arg;
+
+	if (l->n < l->max)
+		l->out[l->n] = pid;
+	l->n++;
+	return false;
+}
+
+/* The children of parent (at most max stored); returns how many found. */
+static size_t
+proc_children(pid_t parent, pid_t *out, size_t max)
+{
+	struct pid_list	l = { out, max, 0 };
+
+	proc_each_child(parent, pid_list_add, &l);
+	return l.n;
 }
 
 static bool
@@ -532,59 +561,48 @@ pid_cpu_s(pid_t pid)
  * workers are its siblings, charged to the supervisor once reaped, but
  * its own CPU and faults are charged to nobody until it exits.
  */
+static bool
+is_fork_server(pid_t pid, void *arg)
+{
+	char	cmd[256];
+
+	if (!proc_cmdline(pid, cmd, sizeof(cmd)) ||
+	    strstr(cmd, "fork server") == NULL)
+		return false;
+	*(pid_t *)arg = pid;
+	return true;
+}
+
 static pid_t
 fork_server_of(pid_t daemon)
 {
-	struct dirent	*de;
-	char		 path[300], buf[512], *p;
-	long		 ppid;
-	pid_t		 fs = 0;
-	DIR		*d;
+	pid_t	fs = 0;
 
-	if ((d = opendir("/proc")) == NULL)
-		return 0;
-	while (fs == 0 && (de = readdir(d)) != NULL) {
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
-		if (read_small(path, buf, sizeof(buf)) < 0 ||
-		    (p = strrchr(buf, ')')) == NULL ||
-		    sscanf(p + 1, " %*c %ld", &ppid) != 1 || ppid != daemon)
-			continue;
-		if (proc_cmdline((pid_t)atol(de->d_name), buf, sizeof(buf)) &&
-		    strstr(buf, "fork server") != NULL)
-			fs = (pid_t)atol(de->d_name);
-	}
-	closedir(d);
+	proc_each_child(daemon, is_fork_server, &fs);
 	return fs;
 }
 
-/* All of a daemon's CPU: supervisor, reaped workers, the fork server. */
+/*
+ * All of a daemon's CPU: supervisor, reaped workers and fork server (fs,
+ * 0 if none: found once by the caller, a /proc scan each).
+ */
 static double
-server_cpu(pid_t daemon)
+server_cpu(pid_t daemon, pid_t fs)
 {
-	pid_t	fs = fork_server_of(daemon);
-	double	t = pid_cpu(daemon, true);
-
-	return fs > 0 ? t + pid_cpu(fs, false) : t;
+	return pid_cpu(daemon, true) + (fs > 0 ? pid_cpu_s(fs) : 0);
 }
 
 /* The supervisor and the fork server, without the workers. */
 static double
-daemon_own_cpu(pid_t daemon)
+daemon_own_cpu(pid_t daemon, pid_t fs)
 {
-	pid_t	fs = fork_server_of(daemon);
-
 	return pid_cpu_s(daemon) + (fs > 0 ? pid_cpu_s(fs) : 0);
 }
 
 static double
-server_minflt(pid_t daemon)
+server_minflt(pid_t daemon, pid_t fs)
 {
-	pid_t	fs = fork_server_of(daemon);
-	double	f = pid_minflt(daemon);
-
-	return fs > 0 ? f + pid_minflt(fs) : f;
+	return pid_minflt(daemon) + (fs > 0 ? pid_minflt(fs) : 0);
 }
 
 static double
@@ -1732,8 +1750,9 @@ run_block(struct trials *tr, unsigned rounds)
 	unsigned	 *left = xcalloc(tr->clients, sizeof(*left));
 	unsigned	  k, active = tr->clients;
 	int64_t		  dl = deadline_ms(60000 + rounds * 100);
-	double		  cpu0 = server_cpu(tr->server);
-	double		  flt0 = server_minflt(tr->server);
+	pid_t		  fs = fork_server_of(tr->server);
+	double		  cpu0 = server_cpu(tr->server, fs);
+	double		  flt0 = server_minflt(tr->server, fs);
 	size_t		  n0 = tr->total.n;
 
 	if (rounds == 0)
@@ -1772,8 +1791,8 @@ run_block(struct trials *tr, unsigned rounds)
 	free(left);
 	/* exited workers are charged to the supervisor once reaped */
 	sleep_ms(50);
-	tr->cpu_s += server_cpu(tr->server) - cpu0;
-	tr->faults += server_minflt(tr->server) - flt0;
+	tr->cpu_s += server_cpu(tr->server, fs) - cpu0;
+	tr->faults += server_minflt(tr->server, fs) - flt0;
 	tr->counted += tr->total.n - n0;
 }
 
@@ -3567,8 +3586,8 @@ idle_decile(struct idle_run *r)
 	    r->ir_ready >= r->ir_n / 10 * r->ir_next_dec) {
 		/* whose CPU grows with the count: ours, or the daemon's */
 		r->ir_dcpu[r->ir_next_dec - 1][0] = self_cpu_s();
-		r->ir_dcpu[r->ir_next_dec - 1][1] = pid_cpu_s(B.d.pid) +
-		    (r->ir_fs > 0 ? pid_cpu_s(r->ir_fs) : 0);
+		r->ir_dcpu[r->ir_next_dec - 1][1] = daemon_own_cpu(B.d.pid,
+		    r->ir_fs);
 		r->ir_decile[r->ir_next_dec++ - 1] = now_ns();
 	}
 }
@@ -3955,11 +3974,11 @@ phase_idle(unsigned n)
 	meminfo_read(&m0);
 	idle_run_init(&r, n, name);
 	r.ir_cpu0[0] = self_cpu_s();
-	r.ir_cpu0[1] = daemon_own_cpu(B.d.pid);
+	r.ir_cpu0[1] = daemon_own_cpu(B.d.pid, r.ir_fs);
 	r.ir_t[0] = now_ns();
 	idle_open(&r, deadline_ms(180000));
 	r.ir_cpu[0] = self_cpu_s() - r.ir_cpu0[0];
-	r.ir_cpu[1] = daemon_own_cpu(B.d.pid) - r.ir_cpu0[1];
+	r.ir_cpu[1] = daemon_own_cpu(B.d.pid, r.ir_fs) - r.ir_cpu0[1];
 	r.ir_open_rounds = r.ir_rounds;
 	for (i = 0; i < n; i++)
 		if (r.ir_c[i].ic_ready) {
