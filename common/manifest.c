@@ -153,12 +153,19 @@ manifest_check(struct manifest *m, char *why, size_t whylen)
 	return 0;
 }
 
-/* The file's bytes, NUL-terminated; NULL with why set. */
+/*
+ * The file's bytes, NUL-terminated; NULL with why set.  The buffer is sized
+ * to the file, and one byte more notices a file that grew since fstat():
+ * a buffer of MANIFEST_MAX, freed below the parsed manifests, left a hole
+ * in the heap of every process forked later, whose small allocations then
+ * wrote to (copied) pages all over it.
+ */
 static char *
 manifest_slurp(int fd, size_t *len, char *why, size_t whylen)
 {
 	struct stat	 st;
 	char		*buf;
+	size_t		 cap;
 	ssize_t		 n = 0;
 
 	if (fstat(fd, &st) < 0) {
@@ -169,14 +176,17 @@ manifest_slurp(int fd, size_t *len, char *why, size_t whylen)
 		snprintf(why, whylen, "not a regular file");
 		return NULL;
 	}
-	if (st.st_size > MANIFEST_MAX)
-		goto toobig;
-	if ((buf = malloc(MANIFEST_MAX + 2)) == NULL) {
+	if (st.st_size > MANIFEST_MAX) {
+		snprintf(why, whylen, "larger than %d bytes", MANIFEST_MAX);
+		return NULL;
+	}
+	cap = (size_t)st.st_size + 1;
+	if ((buf = malloc(cap + 1)) == NULL) {
 		snprintf(why, whylen, "out of memory");
 		return NULL;
 	}
-	for (*len = 0; *len <= MANIFEST_MAX; *len += (size_t)n) {
-		n = read(fd, buf + *len, MANIFEST_MAX + 1 - *len);
+	for (*len = 0; *len < cap; *len += (size_t)n) {
+		n = read(fd, buf + *len, cap - *len);
 		if (n < 0 && errno == EINTR) {
 			n = 0;
 			continue;
@@ -186,15 +196,13 @@ manifest_slurp(int fd, size_t *len, char *why, size_t whylen)
 	}
 	if (n < 0)
 		snprintf(why, whylen, "read: %s", strerror(errno));
-	if (n >= 0 && *len <= MANIFEST_MAX) {
+	else if (*len == cap)
+		snprintf(why, whylen, "changed while being read");
+	else {
 		buf[*len] = '\0';
 		return buf;
 	}
 	free(buf);
-	if (n < 0)
-		return NULL;
-toobig:
-	snprintf(why, whylen, "larger than %d bytes", MANIFEST_MAX);
 	return NULL;
 }
 

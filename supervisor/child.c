@@ -128,7 +128,7 @@ child_create(struct supervisor *sv, struct worker *w, int sp[2], bool *direct)
 		/* Only the parent's record: unreachable here, so a leak to LSan. */
 		free(w);
 		close(sp[0]);
-		worker_main(sv->sv_cfg, sp[1]);
+		worker_main(sv->sv_cfg, sp[1], false);
 	}
 	close(sp[1]);
 	return pid;

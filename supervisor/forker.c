@@ -30,6 +30,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -46,6 +47,8 @@
 
 #define FORKER_WAIT	2000		/* ms for an answer */
 #define FORKER_RETRY	1000000		/* usec before a new fork server */
+#define FORKER_TAKE_MAX	1024		/* bytes: glibc's largest cached size */
+#define FORKER_TOP	(96 * 1024)	/* bytes a worker finds at the top */
 
 struct forker_answer {
 	int32_t		fa_pid;		/* > 0, or -1 */
@@ -54,20 +57,78 @@ struct forker_answer {
 
 /* One worker, or the errno of why not. */
 static void
-forker_serve(const struct config *cfg, int wfd)
+forker_serve(const struct config *cfg, int wfd, bool prepared)
 {
 	struct forker_answer	a = { -1, EPROTO };
 	pid_t			pid;
 
 	if (wfd >= 0) {
 		if ((pid = proc_clone_sibling()) == 0)
-			worker_main(cfg, wfd);
+			worker_main(cfg, wfd, prepared);
 		a.fa_pid = pid;
 		a.fa_errno = pid < 0 ? errno : 0;
 		close(wfd);
 	}
 	if (send(CTL_FD, &a, sizeof(a), MSG_NOSIGNAL) < 0 && errno != EPIPE)
 		log_warn("send");
+}
+
+/*
+ * The heap the fork server inherits is the supervisor's: mostly free
+ * chunks between live ones (what parsing the manifests freed).  A worker's
+ * allocations would take those first, and every chunk it takes or unlinks
+ * is on a page that it then copies: an idle session dirtied 12 pages of
+ * heap for live data that fills 5.  So the fork server takes every free
+ * chunk of the sizes that malloc keeps lists of (each size until a chunk
+ * comes from the top of the heap) and leaves FORKER_TOP at the top: its
+ * workers allocate from there, on consecutive pages.  What it takes is
+ * chained through the chunks, so that it stays reachable; the result is
+ * the chain.  Bounded by the heap's free space, once per fork server.
+ */
+static void *
+forker_take_free_chunks(void)
+{
+	void			*kept = NULL;
+#ifndef __SANITIZE_ADDRESS__		/* not glibc's heap */
+	struct mallinfo2	 mi = mallinfo2();
+	const char		*top = (const char *)sbrk(0) - mi.keepcost;
+	size_t			 size, budget;
+	void			*p;
+
+	budget = (mi.fordblks > mi.keepcost ? mi.fordblks - mi.keepcost : 0) /
+	    32 + 8 * FORKER_TAKE_MAX / 16;
+	for (size = 16; size <= FORKER_TAKE_MAX && budget > 0; size += 16)
+		for (; budget > 0; budget--) {
+			if ((p = malloc(size)) == NULL)
+				return kept;
+			/*
+			 * The one from the top is kept too: freed, it would
+			 * wait in malloc's cache for its size, and a worker
+			 * would be given it rather than the top.
+			 */
+			*(void **)p = kept;
+			kept = p;
+			if ((const char *)p >= top)
+				break;
+		}
+	/* Grows the top now if need be, not in every worker. */
+	if ((p = malloc(FORKER_TOP)) != NULL) {
+		*(volatile char *)p = 0;	/* or the pair is optimized out */
+		free(p);
+	}
+#endif
+	return kept;
+}
+
+static void
+forker_free_chunks(void *kept)
+{
+	void	*next;
+
+	for (; kept != NULL; kept = next) {
+		next = *(void **)kept;
+		free(kept);
+	}
 }
 
 /*
@@ -81,6 +142,8 @@ forker_main(const struct config *cfg, int sock)
 	ssize_t	n;
 	char	byte;
 	int	wfd;
+	bool	prepared;
+	void	*kept;
 
 	if (sock != CTL_FD) {
 		if (dup3(sock, CTL_FD, O_CLOEXEC) < 0)
@@ -90,15 +153,19 @@ forker_main(const struct config *cfg, int sock)
 	closefrom(log_file_active() ? LOG_FD + 1 : CTL_FD + 1);
 	log_set_role("forker");
 	title_set("fork server");
+	prepared = worker_prepare();
+	kept = forker_take_free_chunks();
 	for (;;) {
 		n = msg_recvfd(CTL_FD, &byte, 1, 0, &wfd);
-		if (n == 0)
+		if (n == 0) {
+			forker_free_chunks(kept);
 			exit(0);
+		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno != EPROTO && errno != EMSGSIZE)
 			fatal("recvmsg");
-		forker_serve(cfg, wfd);	/* -1: EPROTO answered */
+		forker_serve(cfg, wfd, prepared);	/* -1: EPROTO */
 	}
 }
 

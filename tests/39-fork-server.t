@@ -13,6 +13,34 @@ one_fork_server() { [ "$(fork_server "$T_DPID" | wc -l)" = 1 ]; }
 ppid_of() { local l; read -r l < "/proc/$1/stat" && l=${l##*) } && set -- $l && echo "$2"; }
 nfds() { ls "/proc/$1/fd" | wc -l; }
 fdsize() { awk '/^FDSize:/ { print $2 }' "/proc/$1/status"; }
+# pgrp PID, sid PID: its process group and session (/proc/PID/stat).
+pgrp() { local l; read -r l < "/proc/$1/stat" && l=${l##*) } && set -- $l && echo "$3"; }
+sid() { local l; read -r l < "/proc/$1/stat" && l=${l##*) } && set -- $l && echo "$4"; }
+# signals PID: its blocked, ignored and caught signal masks.  Not glibc's
+# two internal signals (32, 33): nothing can reset them through glibc, and
+# make(1), for one, starts its commands with them ignored.
+signals() {
+	local k v
+	while read -r k v; do
+		case $k in
+		SigIgn:) v=$(printf %016x $((0x$v & ~0x180000000))) ;;
+		SigBlk:|SigCgt:) ;;
+		*) continue ;;
+		esac
+		printf '%s%s ' "$k" "$v"
+	done < "/proc/$1/status"
+}
+# worker_signals PID: blocks CHLD, TERM and INT; ignores HUP, USR1, USR2
+# (and SIGPIPE: libwebsockets' own); catches nothing.
+worker_signals() {
+	[ "$(signals "$1")" = \
+	    "SigBlk:0000000000014002 SigIgn:0000000000001a01 SigCgt:0000000000000000 " ]
+}
+# heap_dirty PID: KiB of its heap that it alone has written.
+heap_dirty() {
+	awk '/^[0-9a-f]+-[0-9a-f]+ / { h = ($6 == "[heap]") }
+	    h && /^Private_Dirty:/ { s += $2 } END { print s + 0 }' "/proc/$1/smaps"
+}
 new_fork_server() { local f; f=$(fork_server "$T_DPID"); [ -n "$f" ] && [ "$f" != "$1" ]; }
 # run_one NAME: a session that runs one echo task to its result.
 run_one() {
@@ -35,6 +63,16 @@ spare=$(spares "$T_DPID" | head -n 1)
 check "spares are children of the supervisor, not of the fork server" \
     test -n "$spare" -a "$(ppid_of "$spare")" = "$T_DPID"
 check "... and it has no child" test -z "$(children "$fs")"
+check "the fork server leads a session of its own (no terminal's)" \
+    test "$(sid "$fs")" = "$fs"
+check "... catching no signal, ignoring the worker's three" eval \
+    '[ "$(signals "$fs")" = "SigBlk:$(awk "/^SigBlk:/ { print \$2 }" "/proc/$T_DPID/status") SigIgn:0000000000000a01 SigCgt:0000000000000000 " ]'
+check "its spare is in that session" test "$(sid "$spare")" = "$fs"
+check "... in a process group of its own" test "$(pgrp "$spare")" = "$spare"
+check "... with the worker's signal dispositions and mask" worker_signals "$spare"
+# The fork server took the free chunks it inherited: a spare allocates from
+# the top of the heap, not on 8 pages all over it (32 KiB before).
+check "a spare has written at most 24 KiB of heap" test "$(heap_dirty "$spare")" -le 24
 
 # Sessions open: the supervisor's table grows, a new worker's does not.
 for i in $(seq 1 120); do
@@ -85,6 +123,11 @@ check "its death is logged" wait_for 3 grep -q "event=fork-server-exit pid=$fs s
 check "a session is served at once without it" run_one after_kill
 check "... by a worker the supervisor forked" eval \
     '! new_fork_server "$fs" && grep -q "event=fork pid=[0-9]* by=supervisor" "$WT_DIR/daemon.log"'
+direct=$(grep -o "event=fork pid=[0-9]* by=supervisor" "$WT_DIR/daemon.log" | tail -n 1 |
+    sed 's/.*pid=\([0-9]*\).*/\1/')
+check "a worker the supervisor forks leads a session of its own" \
+    test -n "$direct" -a "$(sid "$direct")" = "$direct"
+check "... with the same signal dispositions and mask" worker_signals "$direct"
 sleep 1.1
 check "a second later, the next worker brings a new fork server" run_one with_new
 check "... which is there" new_fork_server "$fs"

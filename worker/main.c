@@ -96,10 +96,60 @@ worker_signal_set(sigset_t *set)
 	sigaddset(set, SIGINT);
 }
 
-static void
-worker_detach(const struct config *cfg, int ctl)
+/*
+ * Every disposition back to its default but the ignored ones, the mask
+ * ending as `mask'.  What is blocked stays blocked on the way, and the
+ * ignored ones too until ignored: one may be pending.
+ */
+static int
+worker_signals_reset(const sigset_t *mask)
 {
-	sigset_t	set, hold;
+	sigset_t	hold = *mask;
+
+	sigaddset(&hold, SIGHUP);
+	sigaddset(&hold, SIGUSR1);
+	sigaddset(&hold, SIGUSR2);
+	if (signal_reset_all(&hold) < 0)
+		return -1;
+	worker_ignore_signals();
+	return sigprocmask(SIG_SETMASK, mask, NULL);
+}
+
+/*
+ * Out of the terminal's session, where a worker that logs to the terminal
+ * could be stopped by SIGTTOU, and the dispositions a worker's: once in
+ * the fork server rather than in each worker.  The clones inherit both,
+ * and its mask, which keeps what a worker blocks from its first instant.
+ */
+bool
+worker_prepare(void)
+{
+	sigset_t	mask, set;
+	int		sig;
+
+	if (setsid() < 0) {
+		log_warn("setsid");
+		return false;
+	}
+	worker_signal_set(&set);
+	if (sigprocmask(SIG_BLOCK, &set, &mask) < 0) {
+		log_warn("sigprocmask");
+		return false;
+	}
+	for (sig = 1; sig < NSIG; sig++)
+		if (sigismember(&set, sig) == 1)
+			sigaddset(&mask, sig);
+	if (worker_signals_reset(&mask) < 0) {
+		log_warn("sigprocmask");
+		return false;
+	}
+	return true;
+}
+
+static void
+worker_detach(const struct config *cfg, int ctl, bool prepared)
+{
+	sigset_t	set;
 
 	if (ctl != CTL_FD) {
 		if (dup3(ctl, CTL_FD, O_CLOEXEC) < 0)
@@ -109,19 +159,23 @@ worker_detach(const struct config *cfg, int ctl)
 	/* --log-file's descriptor stays: the worker logs there too. */
 	_Static_assert(LOG_FD == CTL_FD + 1, "the log follows the control fd");
 	closefrom(log_file_active() ? LOG_FD + 1 : CTL_FD + 1);
-	if (setsid() < 0)
-		log_warn("setsid");
-	/* The ignored ones stay blocked until ignored: one may be pending. */
 	worker_signal_set(&set);
-	hold = set;
-	sigaddset(&hold, SIGHUP);
-	sigaddset(&hold, SIGUSR1);
-	sigaddset(&hold, SIGUSR2);
-	if (signal_reset_all(&hold) < 0)
-		fatal("sigprocmask");
-	worker_ignore_signals();
-	if (sigprocmask(SIG_SETMASK, &set, NULL) < 0)
-		fatal("sigprocmask");
+	if (prepared) {
+		/*
+		 * A group of its own, as setsid() gives the others: the crash
+		 * sweep kills an orphan's group unless it is a live worker's,
+		 * and a group shared by every worker would be none of theirs.
+		 */
+		if (setpgid(0, 0) < 0)
+			log_warn("setpgid");
+		if (sigprocmask(SIG_SETMASK, &set, NULL) < 0)
+			fatal("sigprocmask");
+	} else {
+		if (setsid() < 0)
+			log_warn("setsid");
+		if (worker_signals_reset(&set) < 0)
+			fatal("sigprocmask");
+	}
 	worker_rlimit(cfg);
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		fatal("prctl PR_SET_CHILD_SUBREAPER");
@@ -325,11 +379,11 @@ worker_exit(void)
 }
 
 noreturn void
-worker_main(const struct config *cfg, int ctl)
+worker_main(const struct config *cfg, int ctl, bool prepared)
 {
 	struct wk	k;
 
-	worker_detach(cfg, ctl);
+	worker_detach(cfg, ctl, prepared);
 	worker_init(&k, cfg);
 	while (!k.k_quit)
 		if (lws_service(k.k_ctx, 0) < 0) {
