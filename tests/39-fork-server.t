@@ -36,9 +36,9 @@ worker_signals() {
 	[ "$(signals "$1")" = \
 	    "SigBlk:0000000000014002 SigIgn:0000000000001a01 SigCgt:0000000000000000 " ]
 }
-# heap_dirty PID: KiB of its heap that it alone has written.
-heap_dirty() {
-	awk '/^[0-9a-f]+-[0-9a-f]+ / { h = ($6 == "[heap]") }
+# dirty PID MAPPING: KiB of its MAPPING ([heap], [stack]) it alone wrote.
+dirty() {
+	awk -v m="$2" '/^[0-9a-f]+-[0-9a-f]+ / { h = ($6 == m) }
 	    h && /^Private_Dirty:/ { s += $2 } END { print s + 0 }' "/proc/$1/smaps"
 }
 new_fork_server() { local f; f=$(fork_server "$T_DPID"); [ -n "$f" ] && [ "$f" != "$1" ]; }
@@ -72,7 +72,7 @@ check "... in a process group of its own" test "$(pgrp "$spare")" = "$spare"
 check "... with the worker's signal dispositions and mask" worker_signals "$spare"
 # The fork server took the free chunks it inherited: a spare allocates from
 # the top of the heap, not on 8 pages all over it (32 KiB before).
-check "a spare has written at most 24 KiB of heap" test "$(heap_dirty "$spare")" -le 24
+check "a spare has written at most 24 KiB of heap" test "$(dirty "$spare" '[heap]')" -le 24
 
 # Sessions open: the supervisor's table grows, a new worker's does not.
 for i in $(seq 1 120); do
@@ -90,6 +90,10 @@ client idle121 "?session=idle121"
 expect idle121 '"type":"ready"' 5
 w=$(worker_of idle121)
 check "... and so has the one serving the 121st session" test "$(fdsize "$w")" = 64
+# Ready and idle (0.1 s on), it gave back the stack its handshake and
+# claim dirtied below its loop (20 KiB before).
+check "... and has written at most 16 KiB of stack" \
+    wait_for 3 eval '[ "$(dirty "$w" "[stack]")" -le 16 ]'
 check "... whose parent is the supervisor" test "$(ppid_of "$w")" = "$T_DPID"
 for i in $(seq 1 121); do
 	close_client "idle$i"

@@ -323,6 +323,8 @@ conn_writeable(struct wk *k, struct lws *wsi)
 	}
 	if (k->k_qhead || k->k_close_code)
 		lws_callback_on_writable(wsi);
+	else if (k->k_state == WS_GRANTED && k->k_trim == TRIM_NOT_YET)
+		k->k_trim = TRIM_DUE;	/* "ready" is out: idle, likely */
 	conn_unchoke(k);
 	return 0;
 }

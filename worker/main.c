@@ -12,6 +12,7 @@
  * It exits 0 only after every child is reaped (worker_progress), so exit
  * status 0 tells the supervisor "nothing of mine is left".
  */
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -378,6 +379,27 @@ worker_exit(void)
 #endif
 }
 
+#define TRIM_WINDOW	(64 * 1024)	/* below the loop's frame; the rest
+					   down to the guard gap is unmapped */
+
+/*
+ * An idle session costs mostly what its worker has written, and the
+ * handshake and the claim ran deeper in the stack than the idle loop
+ * does: once "ready" has been written (conn_writeable), and before the
+ * loop polls again, those pages are given back (read again, they are
+ * zeros).  A page is left below `frame' for the loop.
+ */
+static void
+worker_trim_stack(const char *frame)
+{
+	uintptr_t	page = (uintptr_t)getpagesize();
+	uintptr_t	end = ((uintptr_t)frame & ~(page - 1)) - page;
+
+	if (madvise((void *)(end - TRIM_WINDOW), TRIM_WINDOW,
+	    MADV_DONTNEED) < 0 && errno != ENOMEM)
+		log_warn("madvise");
+}
+
 noreturn void
 worker_main(const struct config *cfg, int ctl, bool prepared)
 {
@@ -385,7 +407,11 @@ worker_main(const struct config *cfg, int ctl, bool prepared)
 
 	worker_detach(cfg, ctl, prepared);
 	worker_init(&k, cfg);
-	while (!k.k_quit)
+	while (!k.k_quit) {
+		if (k.k_trim == TRIM_DUE) {
+			k.k_trim = TRIM_DONE;
+			worker_trim_stack(__builtin_frame_address(0));
+		}
 		if (lws_service(k.k_ctx, 0) < 0) {
 			/*
 			 * Our children may live: exit 0 would say nothing is
@@ -395,6 +421,7 @@ worker_main(const struct config *cfg, int ctl, bool prepared)
 			    k.k_session);
 			exit(1);
 		}
+	}
 	worker_free_batches(&k);
 	lws_context_destroy(k.k_ctx);	/* closes the adopted fds */
 	worker_free(&k);

@@ -35,6 +35,10 @@
 #define HTTP_PROTOCOL_NAME_MAX	64	/* lws's longest subprotocol name + 1 */
 #define CLOSE_WAIT_USEC	1000000		/* longest wait for a close ack */
 #define LINE_CUT	4096		/* a progress line, a log piece (SPEC 7) */
+/* k_trim: the stack is trimmed once, when "ready" has been written. */
+#define TRIM_NOT_YET	0
+#define TRIM_DUE	1
+#define TRIM_DONE	2
 #define CTL_REPORTS_MAX	32		/* reports held for one sendmmsg */
 #define CTL_REPORT_LEN	(MSG_HDR_LEN + TASK_NAME_MAX + 24)	/* one, sent */
 
@@ -202,6 +206,7 @@ struct wk {
 	enum going		 k_going;
 	bool			 k_finishing;	/* children gone, closing */
 	bool			 k_quit;
+	int			 k_trim;	/* TRIM_*: worker_trim_stack() */
 	lws_sorted_usec_list_t	 k_sul_grace;	/* cancel: SIGKILL time */
 	lws_sorted_usec_list_t	 k_sul_fill;	/* start tasks, after a reap */
 	lws_sorted_usec_list_t	 k_sul_close;	/* cap on the close wait */
