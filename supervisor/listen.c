@@ -25,7 +25,7 @@
 #include "supervisor.h"
 #include "util.h"
 
-#define ACCEPT_BURST	64		/* per loop turn, while spares last */
+#define ACCEPT_BURST	64
 #define LISTEN_BACKLOG	511
 #define REFUSE_LOG_USEC	10000000	/* rate limit of the refusal line */
 #define DRAIN_USEC	500000		/* how long a refused client may talk */
@@ -387,12 +387,5 @@ listen_accept(struct supervisor *sv, struct listener *l)
 			listen_refuse(sv, fd, l->l_spec->tls,
 			    "cannot fork a worker");
 		}
-		/*
-		 * The next one would wait for a fork: first let the loop
-		 * grant the claims of those already handed off, or a burst
-		 * of connections is granted all at once after every fork.
-		 */
-		if (sv->sv_nspares == 0)
-			return;
 	}
 }
