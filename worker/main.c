@@ -126,7 +126,6 @@ bool
 worker_prepare(void)
 {
 	sigset_t	mask, set;
-	int		sig;
 
 	if (setsid() < 0) {
 		log_warn("setsid");
@@ -137,9 +136,7 @@ worker_prepare(void)
 		log_warn("sigprocmask");
 		return false;
 	}
-	for (sig = 1; sig < NSIG; sig++)
-		if (sigismember(&set, sig) == 1)
-			sigaddset(&mask, sig);
+	sigorset(&mask, &mask, &set);
 	if (worker_signals_reset(&mask) < 0) {
 		log_warn("sigprocmask");
 		return false;
